@@ -1,0 +1,158 @@
+"""The ``tactful`` command line.
+
+    tactful check PLAYBOOK                      validate a playbook (exit 2 with the errors)
+    tactful replay --playbook P [--events F|-]  JSONL events in, JSONL decisions out
+
+More subcommands (build, serve, demo, simulate, report) join as they land.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+from tactful.core import Engine, Playbook, PlaybookError, load_playbook
+
+EXIT_OK = 0
+EXIT_USAGE = 1
+EXIT_INVALID = 2
+
+
+def read_playbook(path: str) -> Playbook:
+    """Load a playbook file; the format follows the extension (.toml or .json)."""
+    file = Path(path)
+    fmt = "json" if file.suffix.lower() == ".json" else "toml"
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PlaybookError([("", f"cannot read {path}: {exc.strerror or exc}")]) from exc
+    return load_playbook(text, fmt)
+
+
+def _print_problems(path: str, err: PlaybookError, out: IO[str]) -> None:
+    print(f"{path}: invalid playbook ({len(err.problems)} problem{'s' if len(err.problems) != 1 else ''})", file=out)
+    for field, message in err.problems:
+        print(f"  {field or '(top level)'}: {message}", file=out)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    try:
+        playbook = read_playbook(args.playbook)
+    except PlaybookError as err:
+        _print_problems(args.playbook, err, sys.stderr)
+        return EXIT_INVALID
+    phases = sorted({t.phase for t in playbook.triggers})
+    live = sum(1 for t in playbook.triggers if t.phase <= playbook.phase)
+    print(
+        f"{args.playbook}: ok — site {playbook.site!r}, {len(playbook.triggers)} triggers "
+        f"(phases {', '.join(map(str, phases))}; {live} live at phase {playbook.phase}), "
+        f"holdout {playbook.holdout.fraction:.0%}"
+    )
+    for trig in playbook.triggers:
+        state = "live" if trig.phase <= playbook.phase else "off"
+        offer = f" offer={trig.offer.id}" if trig.offer else ""
+        print(f"  {trig.id:<20} phase {trig.phase} {state:<4} {trig.kind:<12} pages={','.join(trig.pages)}{offer}")
+    return EXIT_OK
+
+
+REPLAY_FIELDS = ("visitor", "t", "action", "trigger", "kind", "offer", "arm", "reasons", "eligible")
+
+
+def replay(playbook: Playbook, lines: IO[str], out: IO[str], err: IO[str]) -> dict[str, Any]:
+    """Replay JSONL events (each with a ``visitor``) and write one JSONL line per decision.
+
+    Visitors are independent; each keeps its state across its sessions in the log.
+    Returns totals: events, visitors, decisions, bad lines and skipped events.
+    """
+    engines: dict[str, Engine] = {}
+    totals = {"lines": 0, "events": 0, "decisions": 0, "bad_lines": 0}
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        totals["lines"] += 1
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError as exc:
+            print(f"line {number}: not JSON ({exc.msg}); skipped", file=err)
+            totals["bad_lines"] += 1
+            continue
+        visitor = event.get("visitor") if isinstance(event, dict) else None
+        if not isinstance(visitor, str) or not visitor or len(visitor) > 128:
+            print(f"line {number}: needs a `visitor` string; skipped", file=err)
+            totals["bad_lines"] += 1
+            continue
+        t = event.get("t")
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or t != t or abs(t) == float("inf"):
+            print(f"line {number}: needs a numeric `t`; skipped", file=err)
+            totals["bad_lines"] += 1
+            continue
+        engine = engines.get(visitor)
+        if engine is None:
+            engine = engines[visitor] = Engine(playbook, visitor_id=visitor)
+        before = dict(engine.skipped)
+        decisions = engine.feed([event], now=max(t, engine.state.clock or t))
+        moved = [reason for reason, count in engine.skipped.items() if count != before.get(reason, 0)]
+        if moved:
+            print(f"line {number}: event skipped ({moved[0]})", file=err)
+        else:
+            totals["events"] += 1
+        for decision in decisions:
+            row = {"visitor": visitor, **decision.to_dict()}
+            print(json.dumps({k: row[k] for k in REPLAY_FIELDS if k in row}), file=out)
+            totals["decisions"] += 1
+    skipped: dict[str, int] = {}
+    for engine in engines.values():
+        for reason, count in engine.skipped.items():
+            skipped[reason] = skipped.get(reason, 0) + count
+    totals["visitors"] = len(engines)
+    totals["skipped"] = skipped
+    return totals
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    try:
+        playbook = read_playbook(args.playbook)
+    except PlaybookError as err:
+        _print_problems(args.playbook, err, sys.stderr)
+        return EXIT_INVALID
+    if args.events == "-":
+        totals = replay(playbook, sys.stdin, sys.stdout, sys.stderr)
+    else:
+        try:
+            with open(args.events, encoding="utf-8") as handle:
+                totals = replay(playbook, handle, sys.stdout, sys.stderr)
+        except OSError as exc:
+            print(f"cannot read {args.events}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_USAGE
+    skipped = ", ".join(f"{r}={n}" for r, n in sorted(totals["skipped"].items())) or "none"
+    print(
+        f"replayed {totals['events']} events from {totals['visitors']} visitors: "
+        f"{totals['decisions']} decisions; bad lines {totals['bad_lines']}; skipped events: {skipped}",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tactful", description="Proactive chat that waits for a real signal.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    check = sub.add_parser("check", help="validate a playbook")
+    check.add_argument("playbook", help="playbook file (.toml or .json)")
+    check.set_defaults(func=cmd_check)
+    rep = sub.add_parser("replay", help="replay JSONL events through the engine")
+    rep.add_argument("--playbook", required=True, help="playbook file (.toml or .json)")
+    rep.add_argument("--events", default="-", help="JSONL file, or - for standard input (default)")
+    rep.set_defaults(func=cmd_replay)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

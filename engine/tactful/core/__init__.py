@@ -1,0 +1,85 @@
+"""tactful.core: the decision engine. Pure and deterministic.
+
+Standard library plus msgpack only; no I/O, no clock reads, no randomness. This
+package is what ships to the browser and runs in Pyodide; the same event log
+gives the same decisions here and there.
+
+>>> from tactful.core import Engine, load_playbook
+>>> playbook = load_playbook(open("demo/playbook.toml").read())   # doctest: +SKIP
+>>> engine = Engine(playbook, visitor_id="v-1")                     # doctest: +SKIP
+>>> engine.feed([{"t": 0, "type": "page_view", "url": "/cart"}], now=1.0)  # doctest: +SKIP
+[]
+"""
+
+from ._conditions import SIGNALS
+from ._decision import GATES, INTERVENE, REASON_DOCS, SUPPRESS, Decision
+from ._engine import Engine
+from ._errors import (
+    HashVersionError,
+    PlaybookError,
+    StateError,
+    TactfulError,
+    WireError,
+    WireVersionError,
+)
+from ._events import EVENT_TYPES, PAGE_KINDS
+from ._holdout import HOLDOUT, TREATMENT, assign_arm, fnv1a_32, holdout_bucket
+from ._playbook import WIDGET_KINDS, Offer, Playbook, Trigger, load_playbook
+from ._state import SESSION_TIMEOUT, STATE_VERSION, VisitorState
+from ._wire import (
+    CONTENT_TYPE,
+    WIRE_VERSION,
+    LeadReply,
+    LeadRequest,
+    MessageReply,
+    MessageRequest,
+    OutcomeBeacon,
+    ReplyReply,
+    ReplyRequest,
+    decode,
+    encode,
+    message_request,
+)
+
+__all__ = [
+    "CONTENT_TYPE",
+    "EVENT_TYPES",
+    "GATES",
+    "HOLDOUT",
+    "INTERVENE",
+    "PAGE_KINDS",
+    "REASON_DOCS",
+    "SESSION_TIMEOUT",
+    "SIGNALS",
+    "STATE_VERSION",
+    "SUPPRESS",
+    "TREATMENT",
+    "WIDGET_KINDS",
+    "WIRE_VERSION",
+    "Decision",
+    "Engine",
+    "HashVersionError",
+    "LeadReply",
+    "LeadRequest",
+    "MessageReply",
+    "MessageRequest",
+    "Offer",
+    "OutcomeBeacon",
+    "Playbook",
+    "PlaybookError",
+    "ReplyReply",
+    "ReplyRequest",
+    "StateError",
+    "TactfulError",
+    "Trigger",
+    "VisitorState",
+    "WireError",
+    "WireVersionError",
+    "assign_arm",
+    "decode",
+    "encode",
+    "fnv1a_32",
+    "holdout_bucket",
+    "load_playbook",
+    "message_request",
+]

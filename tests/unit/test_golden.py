@@ -1,0 +1,41 @@
+"""The golden spec file, run under CPython. tests/pyodide runs the same file in Pyodide."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from golden import COMPARED, run_case, run_spec
+
+from tactful.core import GATES, WIDGET_KINDS, fnv1a_32
+
+
+@pytest.fixture(scope="module")
+def spec(root):
+    return json.loads((root / "tests" / "spec" / "golden.json").read_text())
+
+
+def test_golden_file_passes(spec, demo_source):
+    assert run_spec(spec, demo_source) == []
+
+
+def test_golden_file_covers_every_trigger_and_reason(spec):
+    decisions = [d for case in spec["cases"] for d in case["expect"]]
+    reasons = {r for d in decisions if d["action"] == "suppress" for r in d["reasons"]}
+    assert reasons == set(GATES)
+    fired = {d["trigger"] for d in decisions if d["action"] == "intervene"}
+    assert fired == {"cart_exit", "pricing_compare", "product_questions", "welcome_back_cart", "longform_lead"}
+    assert {d["kind"] for d in decisions} == set(WIDGET_KINDS)
+
+
+def test_fnv_reference_vectors(spec):
+    for text, value in spec["fnv1a_32"].items():
+        assert fnv1a_32(text.encode()) == value
+
+
+def test_a_changed_expectation_is_caught(spec, demo_source):
+    case = dict(spec["cases"][0])
+    got = run_case(demo_source, case)["decisions"]
+    assert got and set(got[0]) <= set(COMPARED)
+    broken = {**spec, "cases": [{**case, "expect": [{**case["expect"][0], "t": 15.0}]}]}
+    assert len(run_spec(broken, demo_source)) == 1
