@@ -30,3 +30,11 @@ def demo_playbook(demo_source):
     from tactful.core import Playbook
 
     return Playbook.from_dict(demo_source)
+
+
+@pytest.fixture(scope="session")
+def built_dist():
+    """The browser bundle, built once per source change into build/cache/dist."""
+    from tactful.build import ensure_built
+
+    return ensure_built(ROOT / "build" / "cache" / "dist")

@@ -136,6 +136,19 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_build(args: argparse.Namespace) -> int:
+    from tactful.build import BuildError, build
+
+    try:
+        report = build(Path(args.out), Path(args.playbook) if args.playbook else None)
+    except BuildError as err:
+        print(f"build failed: {err}", file=sys.stderr)
+        return EXIT_INVALID
+    print(report.table())
+    print(f"built {len(report.files)} files into {args.out}/ (serve it under one prefix, e.g. /tactful/)")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tactful", description="Proactive chat that waits for a real signal.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -146,6 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--playbook", required=True, help="playbook file (.toml or .json)")
     rep.add_argument("--events", default="-", help="JSONL file, or - for standard input (default)")
     rep.set_defaults(func=cmd_replay)
+    bld = sub.add_parser("build", help="assemble the self-contained browser bundle")
+    bld.add_argument("--out", default="dist", help="output directory (default: dist)")
+    bld.add_argument("--playbook", default=None, help="playbook to ship (default: demo/playbook.toml)")
+    bld.set_defaults(func=cmd_build)
     return parser
 
 

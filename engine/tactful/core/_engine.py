@@ -21,6 +21,7 @@ from ._decision import INTERVENE, SUPPRESS, Decision
 from ._events import Event, clean_event
 from ._holdout import HOLDOUT, TREATMENT, assign_arm
 from ._playbook import Playbook, Trigger, url_path
+from ._wire import OutcomeBeacon
 from ._state import MAX_HISTORY, SESSION_TIMEOUT, PageState, SessionState, VisitorState
 
 ACTIVE_GAP = 5.0  # at most this many seconds of "active time" are credited per interaction
@@ -74,6 +75,31 @@ class Engine:
             self._evaluate(event.t, decisions)
         self._advance(float(now), decisions)
         return decisions
+
+    def outcome(self) -> OutcomeBeacon | None:
+        """The current visit's outcome beacon (None before the first event).
+
+        One per visit, idempotent by (visitor, session): the browser may send it
+        again as the visit goes on; the proxy keeps the latest.
+        """
+        state = self.state
+        session = state.session
+        if session is None:
+            return None
+        return OutcomeBeacon(
+            visitor=state.id[:64],
+            session=f"{state.id[:40]}:{session.start:.3f}",
+            arm=state.arm,
+            eligible=bool(session.eligible_trigger),
+            intervened=session.intervened,
+            converted=session.converted,
+            value=round(session.value, 2),
+            trigger=session.eligible_trigger or None,
+            phase=session.eligible_phase or None,
+            dismissed=session.dismissed,
+            accepted=session.accepted,
+            bot=bot_score(session.client, session.interactions) >= self.playbook.bot_threshold,
+        )
 
     @property
     def page(self) -> PageState | None:
@@ -166,14 +192,19 @@ class Engine:
             state.cart_currency = data.get("currency", state.cart_currency)
             self._interact(page, t)
         elif kind == "convert":
+            value = data.get("value", state.cart_value)
             state.conversions += 1
-            state.value_total += data.get("value", state.cart_value)
+            state.value_total += value
+            session.converted = True
+            session.value += value
             state.cart_items = 0
             state.cart_value = 0.0
         elif kind == "dismiss":
             state.dismissals = (state.dismissals + [t])[-MAX_HISTORY:]
+            session.dismissed = True
         elif kind == "accept":
             state.accepts += 1
+            session.accepted = True
         elif kind == "lead":
             state.leads += 1
         elif kind == "client":
@@ -250,7 +281,10 @@ class Engine:
             # Holdout visitors count too (counterfactually), so both arms are throttled alike.
             session.interventions += 1
             state.interventions = (state.interventions + [[at, trig.id]])[-MAX_HISTORY:]
+            if not session.eligible_trigger:
+                session.eligible_trigger, session.eligible_phase = trig.id, trig.phase
         action = SUPPRESS if reasons else INTERVENE
+        session.intervened = session.intervened or action == INTERVENE
         if action == INTERVENE:
             reasons = [f"signal:{name}" for name in trig.when.satisfied(state, at)]
         return Decision(

@@ -133,6 +133,14 @@ class SessionState(_Record):
     page_views: int = 0
     interventions: int = 0
     interactions: int = 0  # human input events (pointer, keys, touch) seen this visit
+    # The visit's outcome, as the lift report needs it (see Engine.outcome):
+    eligible_trigger: str = ""  # first trigger shown, or held back only by the holdout
+    eligible_phase: int = 0
+    intervened: bool = False
+    converted: bool = False
+    value: float = 0.0
+    dismissed: bool = False
+    accepted: bool = False
     tracks: dict[str, int] = field(default_factory=dict)
     client: dict[str, Any] = field(default_factory=dict)
     page: PageState | None = None

@@ -1,0 +1,45 @@
+"""The golden spec and the demo log inside Pyodide (Python 3.14 in WebAssembly, under Node).
+
+Uses the wheels `tactful build` ships, so this also proves the bundle's engine wheel and the
+pinned msgpack wheel import and run.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from tactful.core import Engine, Playbook
+
+pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js")
+
+
+@pytest.fixture(scope="module")
+def pyodide_run(root, built_dist):
+    result = subprocess.run(
+        ["node", str(root / "tests" / "pyodide" / "run_golden.mjs"), str(built_dist), str(root)],
+        cwd=root, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout)
+
+
+def test_runs_on_pyodide_python(pyodide_run):
+    assert pyodide_run["python"].startswith("3.14")
+
+
+def test_golden_spec_passes_in_pyodide(pyodide_run):
+    assert pyodide_run["failures"] == []
+
+
+def test_pyodide_decisions_equal_cpython(pyodide_run, root, demo_source):
+    playbook = Playbook.from_dict(demo_source)
+    engines, rows = {}, []
+    for line in (root / "demo" / "events.jsonl").read_text().splitlines():
+        event = json.loads(line)
+        engine = engines.setdefault(event["visitor"], Engine(playbook, visitor_id=event["visitor"]))
+        rows.extend({"visitor": event["visitor"], **d.to_dict()} for d in engine.feed([event], event["t"]))
+    assert rows and pyodide_run["replay"] == rows
