@@ -1,0 +1,46 @@
+"""A stand-in for the proxy in browser tests: decodes every body with the real wire schema."""
+
+from __future__ import annotations
+
+from tactful.core import (
+    CONTENT_TYPE,
+    LeadReply,
+    LeadRequest,
+    MessageReply,
+    MessageRequest,
+    OutcomeBeacon,
+    ReplyReply,
+    ReplyRequest,
+    WireError,
+    decode,
+    encode,
+)
+
+MODEL_WORDS = "Words from the proxy: code SAVE10 takes 10% off."
+
+
+class FakeApi:
+    def __init__(self):
+        self.received: list[tuple[str, object]] = []
+
+    def __call__(self, method: str, path: str, body: bytes, headers: dict):
+        kinds = {"/v1/message": MessageRequest, "/v1/reply": ReplyRequest, "/v1/lead": LeadRequest,
+                 "/v1/outcome": OutcomeBeacon}  # fmt: skip
+        cls = kinds.get(path)
+        if method != "POST" or cls is None:
+            return 404, {"Content-Type": "text/plain"}, b"no such endpoint"
+        try:
+            message = decode(cls, body)
+        except WireError as err:
+            self.received.append((path, err))
+            return 400, {"Content-Type": "text/plain"}, str(err).encode()
+        self.received.append((path, message))
+        if cls is MessageRequest:
+            reply = MessageReply(text=MODEL_WORDS, source="model", trigger=message.trigger)
+        elif cls is ReplyRequest:
+            reply = ReplyReply(text=f"About '{message.text}': yes, it is waterproof.", source="model", route="agent")
+        elif cls is LeadRequest:
+            reply = LeadReply(id="lead-1", status="stored")
+        else:
+            return 204, {}, b""
+        return 200, {"Content-Type": CONTENT_TYPE}, encode(reply)

@@ -1,0 +1,87 @@
+"""A loopback web server for the end-to-end tests: the test site, the built bundle, and an API.
+
+    /site/...        tests/e2e/site (csp.html is served with a strict Content-Security-Policy)
+    /tactful/...     the built bundle (dist)
+    /tactful-api/... forwarded to an ASGI/WSGI-free callable ``api(method, path, body) -> (status, headers, body)``
+                     when one is given, else 503 (the proxy is down)
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+SITE = Path(__file__).resolve().parent / "site"
+TYPES = {
+    ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".mjs": "text/javascript",
+    ".css": "text/css", ".json": "application/json", ".wasm": "application/wasm", ".zip": "application/zip",
+    ".whl": "application/zip",
+}  # fmt: skip
+STRICT_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; worker-src 'self'; connect-src 'self'; "
+    "img-src 'self'; object-src 'none'; base-uri 'none'"
+)
+
+Api = Callable[[str, str, bytes, dict], tuple[int, dict[str, str], bytes]]
+
+
+class TestServer:
+    def __init__(self, dist: Path, api: Api | None = None):
+        self.dist = dist
+        self.api = api
+        self.requests: list[tuple[str, str]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # quiet
+                pass
+
+            def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            def _file(self, root: Path, rel: str, extra: dict[str, str]) -> None:
+                path = (root / rel).resolve()
+                if root.resolve() not in path.parents or not path.is_file():
+                    return self._send(404, {"Content-Type": "text/plain"}, b"not found")
+                headers = {"Content-Type": TYPES.get(path.suffix, "application/octet-stream"), **extra}
+                self._send(200, headers, path.read_bytes())
+
+            def _route(self) -> None:
+                path = self.path.split("?", 1)[0]
+                server.requests.append((self.command, self.path))
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                if path.startswith("/tactful-api/"):
+                    if server.api is None:
+                        return self._send(503, {"Content-Type": "text/plain"}, b"proxy down")
+                    return self._send(*server.api(self.command, path[len("/tactful-api"):], body, dict(self.headers)))
+                if path.startswith("/tactful/"):
+                    return self._file(server.dist, path[len("/tactful/"):], {"Cache-Control": "no-cache"})
+                if path.startswith("/site/"):
+                    name = path[len("/site/"):]
+                    extra = {"Content-Security-Policy": STRICT_CSP} if name == "csp.html" else {}
+                    return self._file(SITE, name, extra)
+                self._send(404, {"Content-Type": "text/plain"}, b"not found")
+
+            do_GET = do_POST = do_HEAD = _route
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> TestServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

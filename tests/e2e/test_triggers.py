@@ -1,0 +1,110 @@
+"""Each trigger fires on the behaviour it names, and not on arrival."""
+
+from __future__ import annotations
+
+import time
+
+from conftest import new_visitor, poll, wait_ready, widget
+
+SECOND = 1000
+
+
+def exit_through_top(page):
+    page.mouse.move(500, 400)
+    page.mouse.move(500, 120, steps=4)
+    page.mouse.move(500, -30, steps=2)
+
+
+def be_active(page, seconds, clock):
+    """Move the mouse once a (fake) second: the loader turns that into activity events."""
+    for i in range(seconds):
+        page.mouse.move(300 + (i % 2) * 40, 300 + (i % 3) * 20)
+        clock.fast_forward(SECOND)
+    time.sleep(0.3)
+
+
+def open_page(browser, site, path, **options):
+    context = new_visitor(browser, **options)
+    context.clock.install()
+    page = context.new_page()
+    page.goto(site.url + path)
+    assert wait_ready(page)["enabled"] is True
+    return context, page
+
+
+def settle(page, clock, ms=1500):
+    clock.fast_forward(ms)
+    time.sleep(0.8)
+
+
+def test_cart_exit_not_on_arrival_then_on_exit_after_dwell(human_browser, site):
+    context, page = open_page(human_browser, site, "/site/cart.html")
+    page.click("[data-add]")
+    settle(page, context.clock)
+    assert widget(page) is None and page.evaluate("tactful.explain()") == []
+    exit_through_top(page)  # too early: less than the minimum dwell
+    settle(page, context.clock)
+    assert widget(page) is None
+    context.clock.fast_forward(9 * SECOND)
+    exit_through_top(page)
+    shown = poll(page, "() => { const h = document.getElementById('tactful-root'); return h && h.shadowRoot.querySelector('section') && true; }")
+    assert shown
+    card = widget(page)
+    assert card["kind"] == "discount" and card["trigger"] == "cart_exit" and "SAVE10" in card["text"]
+    context.close()
+
+
+def test_pricing_compare_after_reading_and_hovering_a_tier_twice(human_browser, site):
+    context, page = open_page(human_browser, site, "/site/pricing.html")
+    page.mouse.move(100, 100)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.hover("[data-tactful-hover='tier:pro']")
+    page.mouse.move(5, 5)
+    page.hover("[data-tactful-hover='tier:pro']")
+    settle(page, context.clock, 6 * SECOND)
+    assert widget(page) is None  # hovered, but not read to the end
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    page.mouse.move(5, 5)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.hover("[data-tactful-hover='tier:team']")
+    page.mouse.move(5, 5)
+    page.hover("[data-tactful-hover='tier:pro']")
+    settle(page, context.clock, 5 * SECOND)
+    card = poll(page, "() => document.getElementById('tactful-root') && document.getElementById('tactful-root').shadowRoot.querySelector('[data-tactful-kind=compare]') && true")
+    assert card
+    text = widget(page)["text"]
+    assert "Pro" in text and "Team" in text
+    context.close()
+
+
+def test_product_questions_after_real_dwell_without_add_to_cart(human_browser, site):
+    context, page = open_page(human_browser, site, "/site/product.html")
+    context.clock.fast_forward(40 * SECOND)  # time alone: nothing
+    time.sleep(0.5)
+    assert widget(page) is None
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight * 0.5)")
+    be_active(page, 24, context.clock)
+    settle(page, context.clock)
+    assert poll(page, "() => tactful.explain().some(d => d.trigger === 'product_questions' && d.action === 'intervene')")
+    assert widget(page)["kind"] == "questions"
+    context.close()
+
+
+def test_welcome_back_cart_on_a_later_visit(human_browser, site):
+    context, page = open_page(human_browser, site, "/site/home.html")
+    page.goto(site.url + "/site/cart.html")
+    wait_ready(page)
+    page.click("[data-add]")
+    settle(page, context.clock)
+    page.goto(site.url + "/site/home.html")
+    wait_ready(page)
+    settle(page, context.clock)
+    assert widget(page) is None  # same visit: no welcome back
+    context.clock.fast_forward(2 * 3600 * SECOND)  # a new visit
+    page.goto(site.url + "/site/home.html")
+    wait_ready(page)
+    be_active(page, 4, context.clock)
+    settle(page, context.clock)
+    assert poll(page, "() => tactful.explain().some(d => d.trigger === 'welcome_back_cart' && d.action === 'intervene')")
+    assert widget(page)["kind"] == "welcome_back"
+    context.close()
