@@ -25,8 +25,22 @@ function bytesToB64(bytes) {
   return btoa(bin);
 }
 
+async function wasmAllowed() {
+  // A CSP without 'wasm-unsafe-eval' makes Pyodide hang after logging an error: ask first.
+  try {
+    await WebAssembly.compile(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]));
+    return true;
+  } catch (e) {
+    return false;
+  }
+}
+
 async function start(msg) {
   cfg = msg;
+  if (!(await wasmAllowed())) {
+    post({ type: "disabled", reason: "WebAssembly is blocked (Content-Security-Policy needs 'wasm-unsafe-eval')" });
+    return;
+  }
   const runtime = new URL(msg.assets.runtime, msg.base).href;
   const { loadPyodide } = await import(runtime + "pyodide.mjs");
   const pyodide = await loadPyodide({ indexURL: runtime, stdout: () => {}, stderr: () => {} });

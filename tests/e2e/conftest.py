@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from server import TestServer
+from server import SiteServer
 
 CHROMIUM = os.environ.get("TACTFUL_CHROMIUM", "/usr/bin/chromium")
 BASE_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -46,13 +46,15 @@ def robot_browser(playwright_session):
 
 @pytest.fixture(scope="session")
 def site(built_dist):
-    with TestServer(built_dist) as server:
+    with SiteServer(built_dist) as server:
         yield server
 
 
 def new_visitor(browser, visitor_id=TREATMENT_ID, **options):
     """A browser context acting as one human visitor with a fixed pseudonymous id."""
-    context = browser.new_context(user_agent=options.pop("user_agent", HUMAN_UA), viewport={"width": 1200, "height": 800}, **options)
+    options.setdefault("user_agent", HUMAN_UA)
+    options.setdefault("viewport", {"width": 1200, "height": 800})
+    context = browser.new_context(**options)
     if visitor_id:
         context.add_init_script(
             f"try {{ if (!localStorage.getItem('tactful:v1:id')) localStorage.setItem('tactful:v1:id', '{visitor_id}'); }} catch (e) {{}}"

@@ -1,6 +1,7 @@
 """A loopback web server for the end-to-end tests: the test site, the built bundle, and an API.
 
-    /site/...        tests/e2e/site (csp.html is served with a strict Content-Security-Policy)
+    /site/...        tests/e2e/site (csp.html is served with a strict Content-Security-Policy;
+                     with csp_everywhere, every response is, the bundle and its worker included)
     /tactful/...     the built bundle (dist)
     /tactful-api/... forwarded to an ASGI/WSGI-free callable ``api(method, path, body) -> (status, headers, body)``
                      when one is given, else 503 (the proxy is down)
@@ -27,9 +28,10 @@ STRICT_CSP = (
 Api = Callable[[str, str, bytes, dict], tuple[int, dict[str, str], bytes]]
 
 
-class TestServer:
-    def __init__(self, dist: Path, api: Api | None = None):
+class SiteServer:
+    def __init__(self, dist: Path, api: Api | None = None, csp_everywhere: bool = False):
         self.dist = dist
+        self.csp_everywhere = csp_everywhere
         self.api = api
         self.requests: list[tuple[str, str]] = []
         server = self
@@ -40,6 +42,8 @@ class TestServer:
 
             def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
                 self.send_response(status)
+                if server.csp_everywhere:
+                    headers = {**headers, "Content-Security-Policy": STRICT_CSP}
                 for key, value in headers.items():
                     self.send_header(key, value)
                 self.send_header("Content-Length", str(len(body)))
@@ -78,7 +82,7 @@ class TestServer:
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
-    def __enter__(self) -> TestServer:
+    def __enter__(self) -> SiteServer:
         self.thread.start()
         return self
 

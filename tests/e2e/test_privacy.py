@@ -1,0 +1,43 @@
+"""Only bundle assets, allow-listed message requests and beacons leave the browser."""
+
+from __future__ import annotations
+
+import re
+
+from fake_api import FakeApi
+from server import SiteServer
+from tactful.core import MessageRequest, OutcomeBeacon, WireError
+
+from conftest import poll
+from test_gates import leave_cart_page
+from test_triggers import open_page, settle
+
+# favicon.ico is the browser's own request, not ours.
+ALLOWED = re.compile(r"^/(favicon\.ico|site/[\w.-]+|tactful/[\w./-]+|tactful-api/v1/(message|reply|lead|outcome))$")
+RAW_EVENT_WORDS = (b"exit_intent", b"scroll", b"hover", b"page_view", b"user_agent", b"activity")
+
+
+def test_no_raw_events_leave_the_browser(human_browser, built_dist):
+    api = FakeApi()
+    bodies: list[bytes] = []
+    with SiteServer(built_dist, api=lambda m, p, b, h: (bodies.append(b), api(m, p, b, h))[1]) as site:
+        context, page = open_page(human_browser, site, "/site/cart.html")
+        sent = []
+        page.on("request", lambda r: sent.append(r.url))
+        page.click("[data-add]")
+        leave_cart_page(page, context.clock)
+        poll(page, "() => document.getElementById('tactful-root')")
+        settle(page, context.clock)
+        page.goto(site.url + "/site/home.html")  # pagehide sends the outcome beacon
+        poll(page, "() => window.tactful && true")
+        settle(page, context.clock)
+        context.close()
+        paths = [path.split("?")[0] for _, path in site.requests]
+    assert paths and all(ALLOWED.match(p) for p in paths), [p for p in paths if not ALLOWED.match(p)]
+    assert all(u.startswith(site.url) for u in sent)  # nothing from any other origin
+    assert not any(isinstance(m, WireError) for _, m in api.received)
+    kinds = {type(m) for _, m in api.received}
+    assert MessageRequest in kinds and OutcomeBeacon in kinds
+    assert not any(word in body for body in bodies for word in RAW_EVENT_WORDS)
+    beacon = [m for _, m in api.received if isinstance(m, OutcomeBeacon)][-1]
+    assert beacon.intervened and beacon.trigger == "cart_exit" and beacon.arm == "treatment"

@@ -1,0 +1,131 @@
+"""The widget: offer apply, lead form, chat, keyboard, focus, phone screens, model words and fallbacks."""
+
+from __future__ import annotations
+
+import pytest
+from fake_api import MODEL_WORDS, FakeApi
+from server import SiteServer
+
+from conftest import new_visitor, poll, wait_ready, widget
+from test_gates import click_in_widget, leave_cart_page
+from test_triggers import SECOND, be_active, open_page, settle
+
+SHOWN = "() => { const h = document.getElementById('tactful-root'); return !!(h && h.shadowRoot.querySelector('section')); }"
+
+
+@pytest.fixture()
+def api_site(built_dist):
+    api = FakeApi()
+    with SiteServer(built_dist, api=api) as server:
+        server.fake = api
+        yield server
+
+
+def show_offer(browser, site, **options):
+    context, page = open_page(browser, site, "/site/cart.html", **options)
+    page.click("[data-add]")
+    leave_cart_page(page, context.clock)
+    poll(page, SHOWN)
+    return context, page
+
+
+def test_proxy_down_falls_back_to_the_template(human_browser, site):
+    context, page = show_offer(human_browser, site)
+    assert "Take 10% off your cart with code SAVE10" in widget(page)["text"]
+    context.close()
+
+
+def test_proxy_words_are_shown_when_it_answers(human_browser, api_site):
+    context, page = show_offer(human_browser, api_site)
+    assert MODEL_WORDS in widget(page)["text"]
+    (request,) = [m for p, m in api_site.fake.received if p == "/v1/message"]
+    assert request.trigger == "cart_exit" and request.offer == "cart10" and request.page_kind == "cart"
+    context.close()
+
+
+def test_apply_offer_fires_the_event(human_browser, site):
+    context, page = show_offer(human_browser, site)
+    click_in_widget(page, "[data-tactful-action=accept]")
+    applied = poll(page, "() => window.testShop.applied[0]")
+    assert applied["code"] == "SAVE10" and applied["percent"] == 10 and applied["trigger"] == "cart_exit"
+    assert widget(page) is None
+    context.close()
+
+
+def test_keyboard_reaches_the_widget_and_escape_dismisses(human_browser, site):
+    context, page = show_offer(human_browser, site)
+    for _ in range(15):
+        page.keyboard.press("Tab")
+        inside = page.evaluate(
+            "() => { const h = document.getElementById('tactful-root'); const a = h.shadowRoot.activeElement;"
+            " return document.activeElement === h && a ? a.getAttribute('data-tactful-action') : null; }"
+        )
+        if inside:
+            break
+    assert inside in ("accept", "dismiss")
+    page.keyboard.press("Escape")
+    assert poll(page, "() => !document.getElementById('tactful-root').shadowRoot.querySelector('section')")
+    context.close()
+
+
+def test_focus_is_not_stolen_from_a_field_being_typed_in(human_browser, site):
+    context, page = open_page(human_browser, site, "/site/cart.html")
+    page.click("[data-add]")
+    context.clock.fast_forward(9 * SECOND)
+    page.click("#coupon")
+    page.keyboard.type("HELLO")
+    page.mouse.move(500, 400)
+    page.mouse.move(500, 120, steps=4)
+    page.mouse.move(500, -30, steps=2)
+    settle(page, context.clock)
+    poll(page, SHOWN)
+    page.keyboard.type("123")
+    page.keyboard.press("Escape")  # the visitor's own field: Escape is theirs
+    assert page.evaluate("document.activeElement.id") == "coupon"
+    assert page.input_value("#coupon") == "HELLO123"
+    assert widget(page) is not None
+    context.close()
+
+
+def test_the_widget_fits_a_phone_screen(human_browser, site):
+    # On a phone the cart offer comes from stillness on the cart page (no pointer to leave with).
+    context, page = open_page(human_browser, site, "/site/cart.html", viewport={"width": 360, "height": 640},
+                              has_touch=True, is_mobile=True)  # fmt: skip
+    page.tap("[data-add]")
+    settle(page, context.clock, 61 * SECOND)
+    poll(page, SHOWN)
+    box = page.evaluate(
+        "() => { const r = document.getElementById('tactful-root').shadowRoot.querySelector('section').getBoundingClientRect();"
+        " return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; }"
+    )
+    assert box["left"] >= 0 and box["right"] <= 360 and box["top"] >= 0 and box["bottom"] <= 640
+    context.close()
+
+
+def test_lead_form_submits_to_the_proxy(human_browser, api_site):
+    context, page = open_page(human_browser, api_site, "/site/article.html")
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight * 0.8)")
+    be_active(page, 50, context.clock)
+    settle(page, context.clock)
+    poll(page, SHOWN)
+    assert widget(page)["kind"] == "lead"
+    page.evaluate(
+        "() => { const f = document.getElementById('tactful-root').shadowRoot.querySelector('form[data-tactful-form=lead]');"
+        " f.querySelector('input').value = 'ada@example.com'; f.requestSubmit(); }"
+    )
+    assert poll(page, "() => document.getElementById('tactful-root').shadowRoot.innerHTML.includes('on its way')")
+    (lead,) = [m for p, m in api_site.fake.received if p == "/v1/lead"]
+    assert lead.email == "ada@example.com" and lead.trigger == "longform_lead"
+    context.close()
+
+
+def test_chat_panel_asks_the_proxy(human_browser, api_site):
+    context, page = open_page(human_browser, api_site, "/site/product.html")
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight * 0.5)")
+    be_active(page, 24, context.clock)
+    settle(page, context.clock)
+    poll(page, SHOWN)
+    click_in_widget(page, ".chip")
+    assert poll(page, "() => document.getElementById('tactful-root').shadowRoot.querySelector('.agent')")
+    assert "waterproof" in widget(page)["text"]
+    context.close()
