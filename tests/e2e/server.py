@@ -2,7 +2,7 @@
 
     /site/...        tests/e2e/site (csp.html is served with a strict Content-Security-Policy;
                      with csp_everywhere, every response is, the bundle and its worker included)
-    /tactful/...     the built bundle (dist)
+    /tactful/...     the built bundle (dist), with CORS; pages can load it from another origin
     /tactful-api/... forwarded to an ASGI/WSGI-free callable ``api(method, path, body) -> (status, headers, body)``
                      when one is given, else 503 (the proxy is down)
 """
@@ -29,8 +29,9 @@ Api = Callable[[str, str, bytes, dict], tuple[int, dict[str, str], bytes]]
 
 
 class SiteServer:
-    def __init__(self, dist: Path, api: Api | None = None, csp_everywhere: bool = False):
+    def __init__(self, dist: Path, api: Api | None = None, csp_everywhere: bool = False, bundle_origin: str = ""):
         self.dist = dist
+        self.bundle_origin = bundle_origin  # pages load the bundle from this other origin
         self.csp_everywhere = csp_everywhere
         self.api = api
         self.requests: list[tuple[str, str]] = []
@@ -56,7 +57,10 @@ class SiteServer:
                 if root.resolve() not in path.parents or not path.is_file():
                     return self._send(404, {"Content-Type": "text/plain"}, b"not found")
                 headers = {"Content-Type": TYPES.get(path.suffix, "application/octet-stream"), **extra}
-                self._send(200, headers, path.read_bytes())
+                data = path.read_bytes()
+                if server.bundle_origin and path.suffix == ".html":
+                    data = data.replace(b'src="/tactful/', f'src="{server.bundle_origin}/tactful/'.encode())
+                self._send(200, headers, data)
 
             def _route(self) -> None:
                 path = self.path.split("?", 1)[0]
@@ -68,7 +72,9 @@ class SiteServer:
                         return self._send(503, {"Content-Type": "text/plain"}, b"proxy down")
                     return self._send(*server.api(self.command, path[len("/tactful-api"):], body, dict(self.headers)))
                 if path.startswith("/tactful/"):
-                    return self._file(server.dist, path[len("/tactful/"):], {"Cache-Control": "no-cache"})
+                    # CORS, so that the bundle also works when served from another origin (a CDN).
+                    headers = {"Cache-Control": "no-cache", "Access-Control-Allow-Origin": "*"}
+                    return self._file(server.dist, path[len("/tactful/"):], headers)
                 if path.startswith("/site/"):
                     name = path[len("/site/"):]
                     extra = {"Content-Security-Policy": STRICT_CSP} if name == "csp.html" else {}

@@ -108,3 +108,19 @@ def test_welcome_back_cart_on_a_later_visit(human_browser, site):
     assert poll(page, "() => tactful.explain().some(d => d.trigger === 'welcome_back_cart' && d.action === 'intervene')")
     assert widget(page)["kind"] == "welcome_back"
     context.close()
+
+
+def test_bundle_served_from_another_origin_runs_in_a_blob_worker(human_browser, built_dist):
+    from server import SiteServer
+
+    with SiteServer(built_dist) as cdn, SiteServer(built_dist, bundle_origin=cdn.url) as shop:
+        context, page = open_page(human_browser, shop, "/site/cart.html")
+        assert page.evaluate("tactful.config.base").startswith(cdn.url)
+        page.click("[data-add]")
+        context.clock.fast_forward(9 * SECOND)
+        exit_through_top(page)
+        settle(page, context.clock)
+        assert poll(page, "() => tactful.explain().some(d => d.action === 'intervene')")
+        assert any(path.startswith("/tactful/runtime-") for _, path in cdn.requests)
+        assert not any(path.startswith("/tactful/") for _, path in shop.requests)
+        context.close()

@@ -1,0 +1,81 @@
+"""tactful build: hashed names, manifest integrity, pinned wheels, playbook validated at build time."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import zipfile
+
+import pytest
+
+from tactful.build import BuildError, compile_playbook, engine_wheel, fetch_wheels, read_lock
+from tactful.cli import main
+
+
+def test_manifest_matches_every_file(built_dist):
+    manifest = json.loads((built_dist / "manifest.json").read_text())
+    files = {p.relative_to(built_dist).as_posix() for p in built_dist.rglob("*") if p.is_file()}
+    assert files - {"manifest.json", ".sources"} == set(manifest["files"])
+    for name, info in manifest["files"].items():
+        data = (built_dist / name).read_bytes()
+        assert info["sha256"] == hashlib.sha256(data).hexdigest()
+        assert info["integrity"] == "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
+        assert 0 < info["brotli"] <= info["gzip"] <= info["bytes"] + 64
+    assert manifest["totals"]["bytes"] == sum(f["bytes"] for f in manifest["files"].values())
+
+
+def test_everything_but_the_loader_is_content_addressed(built_dist):
+    manifest = json.loads((built_dist / "manifest.json").read_text())
+    for name, info in manifest["files"].items():
+        if name == "tactful.js":
+            continue
+        head = name.split("/")[0]
+        if head == "assets":
+            assert info["sha256"][:12] in name
+        else:
+            assert head.startswith(("runtime-", "wheels-"))
+    loader = (built_dist / "tactful.js").read_text()
+    assert "__TACTFUL_ASSETS__" not in loader
+    assets = manifest["assets"]
+    assert assets["worker"] in loader and assets["runtime"] in loader
+    for wheel in assets["wheels"]:
+        assert manifest["files"][wheel["url"]]["integrity"] == wheel["integrity"]
+
+
+def test_nothing_points_at_a_third_party(built_dist):
+    for path in (built_dist / "tactful.js", *built_dist.glob("assets/*.js")):
+        text = path.read_text()
+        assert "cdn.jsdelivr" not in text and "unpkg.com" not in text and "https://" not in text.replace(
+            "https://github.com", ""
+        ), path.name
+
+
+def test_engine_wheel_is_deterministic_and_core_only():
+    name, first = engine_wheel()
+    _, second = engine_wheel()
+    assert first == second and name.endswith("py3-none-any.whl")
+    names = zipfile.ZipFile(io.BytesIO(first)).namelist()
+    assert "tactful/core/_engine.py" in names
+    assert not any(n.startswith(("tactful/proxy", "tactful/cli", "tactful/build")) for n in names)
+
+
+def test_a_bad_playbook_fails_the_build_naming_the_field(tmp_path, demo_source, capsys):
+    bad = dict(demo_source, holdout={"fraction": 0})
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(bad))
+    with pytest.raises(BuildError, match="holdout.fraction"):
+        compile_playbook(path)
+    assert main(["build", "--out", str(tmp_path / "dist"), "--playbook", str(path)]) == 2
+    assert "holdout.fraction" in capsys.readouterr().err
+    assert not (tmp_path / "dist").exists()
+
+
+def test_a_wheel_that_does_not_match_its_pin_is_refused(tmp_path):
+    lock = read_lock()
+    wheel = lock["wheels"][0]
+    (tmp_path / wheel["file"]).write_bytes(b"tampered")
+    tampered = {**lock, "wheels": [{**wheel, "sha256": "0" * 64}]}
+    with pytest.raises(BuildError, match="does not match the lock"):
+        fetch_wheels(tampered, tmp_path)
