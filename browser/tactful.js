@@ -274,7 +274,7 @@
     switch (msg.type) {
       case "ready":
         enabled = true;
-        settle({ enabled: true, arm: msg.arm, notes: msg.notes || [] });
+        settle({ enabled: true, arm: msg.arm, notes: msg.notes || [], ms: Math.round(performance.now()) });
         flush();
         break;
       case "disabled":

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import gzip
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,12 +30,22 @@ Api = Callable[[str, str, bytes, dict], tuple[int, dict[str, str], bytes]]
 
 
 class SiteServer:
-    def __init__(self, dist: Path, api: Api | None = None, csp_everywhere: bool = False, bundle_origin: str = ""):
+    def __init__(
+        self,
+        dist: Path,
+        api: Api | None = None,
+        csp_everywhere: bool = False,
+        bundle_origin: str = "",
+        extra: dict[str, Path] | None = None,
+    ):
         self.dist = dist
+        self.extra = extra or {}  # more static roots: {"/bench/": Path(...)}
+        self.compressed: dict[Path, bytes] = {}
         self.bundle_origin = bundle_origin  # pages load the bundle from this other origin
         self.csp_everywhere = csp_everywhere
         self.api = api
         self.requests: list[tuple[str, str]] = []
+        self.sent: list[tuple[str, int]] = []  # (path, body bytes on the wire)
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -49,6 +60,7 @@ class SiteServer:
                     self.send_header(key, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
+                server.sent.append((self.path, len(body)))
                 if self.command != "HEAD":
                     self.wfile.write(body)
 
@@ -60,6 +72,11 @@ class SiteServer:
                 data = path.read_bytes()
                 if server.bundle_origin and path.suffix == ".html":
                     data = data.replace(b'src="/tactful/', f'src="{server.bundle_origin}/tactful/'.encode())
+                elif "gzip" in (self.headers.get("Accept-Encoding") or "") and len(data) > 1024:
+                    if path not in server.compressed:
+                        server.compressed[path] = gzip.compress(data, 6, mtime=0)
+                    data = server.compressed[path]
+                    headers["Content-Encoding"] = "gzip"
                 self._send(200, headers, data)
 
             def _route(self) -> None:
@@ -72,9 +89,16 @@ class SiteServer:
                         return self._send(503, {"Content-Type": "text/plain"}, b"proxy down")
                     return self._send(*server.api(self.command, path[len("/tactful-api"):], body, dict(self.headers)))
                 if path.startswith("/tactful/"):
-                    # CORS, so that the bundle also works when served from another origin (a CDN).
-                    headers = {"Cache-Control": "no-cache", "Access-Control-Allow-Origin": "*"}
-                    return self._file(server.dist, path[len("/tactful/"):], headers)
+                    # CORS, so that the bundle also works when served from another origin (a CDN);
+                    # content-addressed files are immutable, the loader is revalidated.
+                    rel = path[len("/tactful/"):]
+                    fixed = rel in ("tactful.js", "manifest.json")
+                    cache = "no-cache" if fixed else "public, max-age=31536000, immutable"
+                    headers = {"Cache-Control": cache, "Access-Control-Allow-Origin": "*"}
+                    return self._file(server.dist, rel, headers)
+                for prefix, root in server.extra.items():
+                    if path.startswith(prefix):
+                        return self._file(root, path[len(prefix):], {})
                 if path.startswith("/site/"):
                     name = path[len("/site/"):]
                     extra = {"Content-Security-Policy": STRICT_CSP} if name == "csp.html" else {}
