@@ -149,6 +149,25 @@ def cmd_build(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from tactful.proxy import ConfigError, load_config, serve
+
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    try:
+        config = load_config(args.config, **overrides)
+        read_playbook(str(config.playbook))
+    except ConfigError as err:
+        print(f"bad configuration: {err}", file=sys.stderr)
+        return EXIT_INVALID
+    except PlaybookError as err:
+        _print_problems(str(config.playbook), err, sys.stderr)
+        return EXIT_INVALID
+    print(f"tactful proxy on http://{config.host}:{config.port} (writer: {config.provider}, data: {config.data_dir})",
+          flush=True)  # fmt: skip
+    serve(config)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tactful", description="Proactive chat that waits for a real signal.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -163,6 +182,11 @@ def build_parser() -> argparse.ArgumentParser:
     bld.add_argument("--out", default="dist", help="output directory (default: dist)")
     bld.add_argument("--playbook", default=None, help="playbook to ship (default: demo/playbook.toml)")
     bld.set_defaults(func=cmd_build)
+    srv = sub.add_parser("serve", help="run the message proxy (ASGI, loopback by default)")
+    srv.add_argument("--config", default=None, help="tactful.toml (default: embedded defaults)")
+    srv.add_argument("--host", default=None)
+    srv.add_argument("--port", type=int, default=None)
+    srv.set_defaults(func=cmd_serve)
     return parser
 
 

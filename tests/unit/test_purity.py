@@ -49,7 +49,7 @@ def test_public_surface_is_pinned():
             "SESSION_TIMEOUT", "SIGNALS", "STATE_VERSION", "SUPPRESS", "TREATMENT", "WIDGET_KINDS",
             "WIRE_VERSION", "Decision", "Engine", "HashVersionError", "LeadReply", "LeadRequest",
             "MessageReply", "MessageRequest", "Offer", "OutcomeBeacon", "Playbook", "PlaybookError",
-            "ReplyReply", "ReplyRequest", "StateError", "TactfulError", "Trigger", "VisitorState",
+            "ReplyReply", "ReplyRequest", "StateError", "TactfulError", "TokenReply", "Trigger", "VisitorState",
             "WireError", "WireVersionError", "assign_arm", "decode", "encode", "fnv1a_32",
             "holdout_bucket", "load_playbook", "message_request",
         ]

@@ -301,6 +301,19 @@ class OutcomeBeacon(WireMessage):
     }
 
 
+@dataclass(frozen=True, slots=True)
+class TokenReply(WireMessage):
+    """POST /v1/token: a short-lived signed visitor token for the other endpoints."""
+
+    token: str
+    expires: int
+
+    SPEC: ClassVar[dict[str, Spec]] = {
+        "token": Spec("text", limit=512, pattern=re.compile(r"^[A-Za-z0-9_.\-]+$")),
+        "expires": Spec("int", lo=0, hi=1e11),
+    }
+
+
 def message_request(
     decision: Decision,
     privacy: str,
