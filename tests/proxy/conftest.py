@@ -67,10 +67,11 @@ def make_proxy(tmp_path, demo_playbook):
 
     def start(**overrides):
         env = overrides.pop("env", {})
+        playbook = overrides.pop("playbook", demo_playbook)
         overrides.setdefault("data_dir", tmp_path / f"data{len(running)}")
         overrides.setdefault("port", free_port())
         config = load_config(None, env=env, **overrides)
-        proxy = RunningProxy(config, playbook=overrides.pop("playbook", demo_playbook)).__enter__()
+        proxy = RunningProxy(config, playbook=playbook).__enter__()
         running.append(proxy)
         return proxy
 

@@ -85,7 +85,7 @@ class Outbox:
                     log.error("lead %s to %s is a dead letter after %d attempts: %s",
                               delivery.lead_id, delivery.target, attempts, exc)  # fmt: skip
                 else:
-                    retry = self.clock() + self.config.backoff**attempts
+                    retry = self.clock() + self.config.backoff * 2 ** (attempts - 1)
                     self.store.failed(delivery.id, str(exc), retry)
                     self.metrics.inc("tactful_leads_retries_total", target=delivery.target)
             else:

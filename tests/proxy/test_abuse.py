@@ -1,0 +1,139 @@
+"""Hostile and malformed requests get a 4xx with a reason, never a 500; limits hold."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import msgpack
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import FakeModel, model_overrides
+from tactful.core import CONTENT_TYPE, MessageReply, decode
+from tactful.proxy._store import today
+
+CART = {"v": 1, "trigger": "cart_exit", "kind": "discount", "page_kind": "cart", "offer": "cart10"}
+
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**63), 2**64 - 1), st.floats(), st.text(max_size=40),
+                    st.binary(max_size=40))  # fmt: skip
+values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                       st.dictionaries(st.text(max_size=10), inner, max_size=4)),
+                      max_leaves=12)  # fmt: skip
+bodies = st.one_of(
+    st.binary(max_size=200),
+    values.map(lambda v: msgpack.packb(v, use_bin_type=True)),
+    st.fixed_dictionaries({}, optional={k: values for k in [*CART, "product", "locale", "token", "email", "text"]})
+    .map(lambda d: msgpack.packb(d, use_bin_type=True)),
+    st.builds(lambda k, v: msgpack.packb({**CART, k: v}, use_bin_type=True), st.sampled_from(list(CART)), values),
+)
+
+
+def test_hostile_bodies_only_ever_get_4xx(make_proxy):
+    proxy = make_proxy(ip_per_minute=1e9, visitor_per_minute=1e9)
+    token = proxy.token()
+    seen = set()
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(path=st.sampled_from(["/v1/message", "/v1/reply", "/v1/lead", "/v1/outcome"]), body=bodies,
+           with_token=st.booleans())  # fmt: skip
+    def hostile(path, body, with_token):
+        if with_token:
+            try:
+                raw = msgpack.unpackb(body, strict_map_key=False)
+                if isinstance(raw, dict):
+                    body = msgpack.packb({**raw, "token": token}, use_bin_type=True)
+            except Exception:  # not a map: send as it is
+                pass
+        response = proxy.client.post(path, content=body, headers={"content-type": CONTENT_TYPE})
+        seen.add(response.status_code)
+        assert response.status_code < 500, response.text
+        if response.status_code >= 400:
+            assert response.json()["error"]
+
+    hostile()
+    assert proxy.client.get("/healthz").status_code == 200
+    assert seen & {400, 403}
+
+
+def test_transport_level_abuse(make_proxy):
+    proxy = make_proxy(max_body=2048)
+    token = proxy.token()
+    big = msgpack.packb({**CART, "product": "x" * 5000, "token": token})
+    assert proxy.client.post("/v1/message", content=big, headers={"content-type": CONTENT_TYPE}).status_code == 413
+    assert proxy.client.post("/v1/message", content=b"{}", headers={"content-type": "application/json"}).status_code == 415
+    wrong = proxy.post("/v1/message", {**CART, "v": 2}, token)
+    assert wrong.status_code == 400 and "version" in wrong.json()["error"]
+    assert proxy.client.get("/v1/message").status_code == 405
+
+
+def test_tokens_are_required_and_checked(make_proxy):
+    proxy = make_proxy()
+    assert proxy.post("/v1/message", CART).status_code == 403
+    token = proxy.token()
+    body, sig = token.split(".")
+    forged = body + "." + ("A" if sig[0] != "A" else "B") + sig[1:]
+    assert proxy.post("/v1/message", CART, forged).status_code == 403
+    assert proxy.post("/v1/message", CART, token).status_code == 200
+
+
+def test_expired_tokens_are_refused(make_proxy):
+    proxy = make_proxy(token_ttl=0.0)
+    token = proxy.token()
+    time.sleep(1.1)
+    assert proxy.post("/v1/message", CART, token).status_code == 403
+
+
+def test_cors_is_an_exact_origin_allow_list(make_proxy):
+    proxy = make_proxy(allowed_origins=("https://shop.example",))
+    token = proxy.token()
+    ok = proxy.post("/v1/message", CART, token, origin="https://shop.example")
+    assert ok.status_code == 200 and ok.headers["access-control-allow-origin"] == "https://shop.example"
+    for origin in ("https://evil.example", "https://shop.example.evil.com", "null"):
+        bad = proxy.post("/v1/message", CART, token, origin=origin)
+        assert bad.status_code == 403 and "access-control-allow-origin" not in bad.headers
+    preflight = proxy.client.options("/v1/message", headers={"origin": "https://shop.example",
+                                                             "access-control-request-method": "POST"})  # fmt: skip
+    assert preflight.status_code == 204 and preflight.headers["access-control-allow-methods"] == "POST"
+    assert "*" not in preflight.headers["access-control-allow-origin"]
+
+
+def test_rate_limits_per_visitor_and_per_ip(make_proxy):
+    proxy = make_proxy(visitor_per_minute=3, ip_per_minute=1000)
+    token = proxy.token()
+    codes = [proxy.post("/v1/message", CART, token).status_code for _ in range(5)]
+    assert codes[:3] == [200, 200, 200] and codes[3] == 429
+    limited = proxy.post("/v1/message", CART, token)
+    assert int(limited.headers["retry-after"]) >= 1
+    assert proxy.post("/v1/message", CART, proxy.token()).status_code == 200  # another visitor
+    by_ip = make_proxy(ip_per_minute=4)
+    assert [by_ip.client.post("/v1/token").status_code for _ in range(6)][-1] == 429
+
+
+def test_concurrent_requests_never_overshoot_the_spend_cap(make_proxy):
+    # Each call's worst case is reserved before it starts, so 500 requests at once cannot overshoot.
+    fake = FakeModel("anthropic")
+    fake.usage = (400, 120)  # each call really costs 0.0004 + 0.0006 = 0.001 USD at the haiku price
+    cap = 0.01
+    proxy = make_proxy(**{**model_overrides(fake), "daily_usd": cap, "cache_entries": 0, "timeout": 5.0,
+                          "ip_per_minute": 1e9, "visitor_per_minute": 1e9})  # fmt: skip
+    token = proxy.token()
+    body = msgpack.packb({**CART, "token": token})
+
+    async def burst():
+        async with httpx.AsyncClient(base_url=proxy.url, timeout=60, limits=httpx.Limits(max_connections=100)) as c:
+            return await asyncio.gather(*[c.post("/v1/message", content=body, headers={"content-type": CONTENT_TYPE})
+                                          for _ in range(500)])  # fmt: skip
+
+    try:
+        responses = asyncio.run(burst())
+    finally:
+        fake.close()
+    assert all(r.status_code == 200 for r in responses)
+    sources = [decode(MessageReply, r.content).source for r in responses]
+    spend = proxy.proxy.store.spend(today(time.time()))
+    assert spend["spent"] <= cap + 1e-12 and spend["reserved"] < 1e-12
+    assert sources.count("model") == fake.calls == spend["calls"] >= 1
+    assert sources.count("template") == 500 - fake.calls
+    assert proxy.proxy.metrics.value("tactful_model_skipped_total", reason="budget") == 500 - fake.calls

@@ -1,0 +1,205 @@
+"""Leads are stored before the reply and delivered by the outbox — even across a kill -9."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import msgpack
+import pytest
+from aiosmtpd.controller import Controller
+
+from conftest import free_port
+from golden import merge
+from tactful.core import CONTENT_TYPE, LeadReply, OutcomeBeacon, Playbook, TokenReply, decode, encode
+from tactful.proxy import sign_webhook
+
+LEAD = {"v": 1, "email": "ada@example.com", "trigger": "longform_lead", "page_kind": "article", "session": "v1:100"}
+
+
+class Receiver:
+    """A webhook endpoint that verifies signatures and dedupes by Idempotency-Key."""
+
+    def __init__(self, secret_for=None):
+        self.requests: list[dict] = []
+        self.fail_first = 0
+        self.hang_first = 0.0
+        self.secret_for = secret_for
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["content-length"]))
+                n = len(receiver.requests)
+                receiver.requests.append({"key": self.headers["idempotency-key"], "body": json.loads(body),
+                                          "ts": self.headers["x-tactful-timestamp"],
+                                          "sig": self.headers["x-tactful-signature"], "raw": body})  # fmt: skip
+                if n == 0 and receiver.hang_first:
+                    time.sleep(receiver.hang_first)
+                status = 500 if n < receiver.fail_first else 200
+                self.send_response(status)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hooks/lead"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    @property
+    def unique(self) -> set[str]:
+        return {r["key"] for r in self.requests}
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((envelope.rcpt_tos, envelope.content.decode()))
+        return "250 OK"
+
+
+@pytest.fixture()
+def smtp():
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    inbox.port = controller.port
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture()
+def receiver():
+    r = Receiver()
+    yield r
+    r.close()
+
+
+def lead_playbook(demo_source, receiver):
+    return merge(demo_source, {"followup": {"email": "sales@demo-shop.test", "webhook": receiver.url}})
+
+
+def wait_for(condition, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def test_lead_goes_to_webhook_and_sales_inbox(make_proxy, demo_source, receiver, smtp):
+    proxy = make_proxy(playbook=Playbook.from_dict(lead_playbook(demo_source, receiver)), smtp_host="127.0.0.1",
+                       smtp_port=smtp.port, env={"TACTFUL_WEBHOOK_SECRET": "hook-secret"})  # fmt: skip
+    response = proxy.post("/v1/lead", LEAD, proxy.token())
+    reply = decode(LeadReply, response.content)
+    assert reply.status == "stored"
+    wait_for(lambda: receiver.requests and smtp.messages)
+    hook = receiver.requests[0]
+    assert hook["key"] == reply.id and hook["body"]["email"] == "ada@example.com"
+    assert hook["sig"] == sign_webhook("hook-secret", hook["ts"], hook["raw"])
+    (rcpt, content), = smtp.messages
+    assert rcpt == ["sales@demo-shop.test"] and "ada@example.com" in content and reply.id in content
+    again = decode(LeadReply, proxy.post("/v1/lead", LEAD, proxy.token()).content)
+    assert again.id == reply.id  # the same lead twice is one lead
+    time.sleep(1.5)
+    assert len(receiver.requests) == 1
+    assert proxy.proxy.metrics.value("tactful_leads_delivered_total", target="webhook") == 1
+
+
+def test_failed_deliveries_retry_then_dead_letter(make_proxy, demo_source, receiver):
+    receiver.fail_first = 2
+    source = merge(demo_source, {"followup": {"webhook": receiver.url, "email": ""}})
+    proxy = make_proxy(playbook=Playbook.from_dict(source), backoff=0.1, max_attempts=3)
+    proxy.post("/v1/lead", LEAD, proxy.token())
+    wait_for(lambda: proxy.proxy.metrics.value("tactful_leads_delivered_total", target="webhook") == 1)
+    assert len(receiver.requests) == 3 and len(receiver.unique) == 1
+    # No SMTP server at all: the email row retries, then becomes a visible dead letter.
+    dead = make_proxy(playbook=Playbook.from_dict(merge(demo_source, {})), backoff=0.1, max_attempts=2,
+                      smtp_host="127.0.0.1", smtp_port=free_port())  # fmt: skip
+    dead.post("/v1/lead", LEAD, dead.token())
+    wait_for(lambda: dead.proxy.metrics.value("tactful_leads_dead_total", target="email") == 1)
+    assert 'tactful_leads_dead_total{target="email"} 1' in dead.client.get("/metrics").text
+
+
+def test_lead_requests_are_checked(make_proxy):
+    proxy = make_proxy()
+    token = proxy.token()
+    assert proxy.post("/v1/lead", {**LEAD, "trigger": "cart_exit"}, token).status_code == 400
+    assert proxy.post("/v1/lead", {**LEAD, "email": "nope"}, token).status_code == 400
+    assert proxy.post("/v1/lead", {**LEAD, "consent": False}, token).status_code == 400
+
+
+def test_outcomes_are_idempotent_per_visit(make_proxy):
+    proxy = make_proxy()
+    beacon = OutcomeBeacon(visitor="v1", session="v1:100.000", arm="treatment", eligible=True, intervened=True,
+                           converted=False, trigger="cart_exit", phase=1)  # fmt: skip
+    headers = {"content-type": CONTENT_TYPE}
+    assert proxy.client.post("/v1/outcome", content=encode(beacon), headers=headers).status_code == 204
+    converted = replace(beacon, converted=True, value=30.0)
+    assert proxy.client.post("/v1/outcome", content=encode(converted), headers=headers).status_code == 204
+    rows = proxy.proxy.store.outcomes()
+    assert len(rows) == 1 and rows[0]["converted"] == 1 and rows[0]["value"] == 30.0
+
+
+def start_proxy_process(config_path, port):
+    log = open(config_path.parent / "proxy.log", "ab")  # noqa: SIM115 - the child owns it until killed
+    process = subprocess.Popen([sys.executable, "-m", "tactful.cli", "serve", "--config", str(config_path)],
+                               stdout=log, stderr=log)  # fmt: skip
+    log.close()
+    wait_for(lambda: _healthy(port), timeout=30)
+    return process
+
+
+def _healthy(port):
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_kill_9_during_delivery_then_restart_delivers_exactly_once(tmp_path, demo_source, receiver, smtp):
+    receiver.hang_first = 3.0  # the first delivery is in flight when the proxy dies
+    playbook = tmp_path / "playbook.json"
+    playbook.write_text(json.dumps(lead_playbook(demo_source, receiver)))
+    port = free_port()
+    config = tmp_path / "tactful.toml"
+    config.write_text(
+        f'[server]\nport = {port}\ndata_dir = "{tmp_path / "data"}"\nplaybook = "{playbook}"\n'
+        f'[leads]\nsmtp_host = "127.0.0.1"\nsmtp_port = {smtp.port}\nbackoff = 0.2\n'
+    )
+    process = start_proxy_process(config, port)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        token = decode(TokenReply, httpx.post(base + "/v1/token").content).token
+        body = msgpack.packb({**LEAD, "token": token})
+        reply = httpx.post(base + "/v1/lead", content=body, headers={"content-type": CONTENT_TYPE})
+        lead_id = decode(LeadReply, reply.content).id
+        wait_for(lambda: receiver.requests)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(10)
+        process = start_proxy_process(config, port)
+        wait_for(lambda: len(receiver.requests) >= 2 and smtp.messages, timeout=30)
+    finally:
+        process.kill()
+        process.wait(10)
+    assert receiver.unique == {lead_id}  # delivered again after the restart, one lead by its key
+    message_ids = {line for _, content in smtp.messages for line in content.splitlines() if line.startswith("Message-ID")}
+    assert message_ids == {f"Message-ID: <{lead_id}@tactful>"}
