@@ -26,8 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "engine"), str(ROOT / "tests" / "e2e"), str(ROOT / "bench")]
 
 from bench_core import session_events  # noqa: E402
-from server import SiteServer  # noqa: E402
-
+from site_server import SiteServer  # noqa: E402
 from tactful.build import ensure_built  # noqa: E402
 from tactful.core._host import Host  # noqa: E402
 

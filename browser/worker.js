@@ -10,6 +10,7 @@ let host = null;       // the Python Host
 let call = null;       // bound Python methods, created once
 let cfg = null;
 let queue = Promise.resolve();
+let token = null;      // { token, expires } from POST /v1/token
 
 function post(msg) { self.postMessage(msg); }
 
@@ -62,12 +63,20 @@ async function start(msg) {
   }
   call = {
     feed: host.feed, state: host.state_b64, outcome: host.outcome_b64,
-    request: host.message_request_b64, readMessage: host.read_message_reply,
+    request: host.message_request_b64, readMessage: host.read_message_reply, readToken: host.read_token_reply,
     replyRequest: host.reply_request_b64, readReply: host.read_reply_reply, leadRequest: host.lead_request_b64,
   };
   const notes = host.notes_json;
   post({ type: "ready", arm: host.arm, notes: JSON.parse(notes()) });
   notes.destroy();
+}
+
+async function visitorToken() {
+  // A short-lived signed token from the proxy; renewed a minute before it expires.
+  if (!token || token.expires - 60 < Date.now() / 1000) {
+    token = JSON.parse(call.readToken(await proxyPost("/v1/token", "")));
+  }
+  return token.token;
 }
 
 async function proxyPost(path, bodyB64) {
@@ -91,7 +100,8 @@ async function proxyPost(path, bodyB64) {
 async function words(decision) {
   // The words around the offer: the model's via the proxy, else the playbook's template.
   try {
-    const reply = JSON.parse(call.readMessage(await proxyPost("/v1/message", call.request(decision.trigger, cfg.locale))));
+    const body = call.request(decision.trigger, cfg.locale, await visitorToken());
+    const reply = JSON.parse(call.readMessage(await proxyPost("/v1/message", body)));
     return { ...decision, message: reply.text, source: reply.source };
   } catch (e) {
     return { ...decision, source: "template" };
@@ -110,7 +120,8 @@ function batch(msg) {
 
 async function reply(msg) {
   try {
-    const body = call.replyRequest(msg.trigger, msg.text, JSON.stringify(msg.history || []), cfg.locale);
+    const body = call.replyRequest(msg.trigger, msg.text, JSON.stringify(msg.history || []), cfg.locale,
+      await visitorToken());
     const answer = JSON.parse(call.readReply(await proxyPost("/v1/reply", body)));
     post({ type: "replied", trigger: msg.trigger, ...answer });
   } catch (e) {
@@ -120,7 +131,7 @@ async function reply(msg) {
 
 async function lead(msg) {
   try {
-    const body = call.leadRequest(msg.trigger, msg.email, cfg.locale);
+    const body = call.leadRequest(msg.trigger, msg.email, cfg.locale, await visitorToken());
     await proxyPost("/v1/lead", body);
     post({ type: "lead_done", trigger: msg.trigger, ok: true });
   } catch (e) {

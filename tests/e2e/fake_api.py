@@ -11,6 +11,7 @@ from tactful.core import (
     OutcomeBeacon,
     ReplyReply,
     ReplyRequest,
+    TokenReply,
     WireError,
     decode,
     encode,
@@ -24,6 +25,8 @@ class FakeApi:
         self.received: list[tuple[str, object]] = []
 
     def __call__(self, method: str, path: str, body: bytes, headers: dict):
+        if method == "POST" and path == "/v1/token":
+            return 200, {"Content-Type": CONTENT_TYPE}, encode(TokenReply(token="fake.token", expires=4102444800))
         kinds = {"/v1/message": MessageRequest, "/v1/reply": ReplyRequest, "/v1/lead": LeadRequest,
                  "/v1/outcome": OutcomeBeacon}  # fmt: skip
         cls = kinds.get(path)

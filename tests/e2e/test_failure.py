@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from server import SiteServer
-
-from conftest import new_visitor, wait_ready
+from e2e_helpers import (
+    new_visitor,
+    wait_ready,
+)  # fmt: skip
+from site_server import SiteServer
 
 LAYOUT_SHIFT = """() => new Promise((resolve) => {
   let total = 0;

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-from conftest import HOLDOUT_ID, new_visitor, poll, wait_ready, widget
-from test_triggers import SECOND, exit_through_top, open_page, settle
-
-
-def leave_cart_page(page, clock):
-    clock.fast_forward(9 * SECOND)
-    exit_through_top(page)
-    settle(page, clock)
-
-
-def last_cart_exit(page):
-    return poll(page, "() => tactful.explain().filter(d => d.trigger === 'cart_exit').pop()")
-
-
-def click_in_widget(page, selector):
-    page.evaluate("(s) => document.getElementById('tactful-root').shadowRoot.querySelector(s).click()", selector)
+from e2e_helpers import (
+    HOLDOUT_ID,
+    SECOND,
+    click_in_widget,
+    last_cart_exit,
+    leave_cart_page,
+    open_page,
+    settle,
+    wait_ready,
+    widget,
+)  # fmt: skip
 
 
 def test_dismiss_then_cooldown_on_the_next_visit(human_browser, site):

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import re
 
+from e2e_helpers import (
+    leave_cart_page,
+    open_page,
+    poll,
+    settle,
+)  # fmt: skip
 from fake_api import FakeApi
-from server import SiteServer
+from site_server import SiteServer
 from tactful.core import MessageRequest, OutcomeBeacon, WireError
 
-from conftest import poll
-from test_gates import leave_cart_page
-from test_triggers import open_page, settle
-
 # favicon.ico is the browser's own request, not ours.
-ALLOWED = re.compile(r"^/(favicon\.ico|site/[\w.-]+|tactful/[\w./-]+|tactful-api/v1/(message|reply|lead|outcome))$")
+ALLOWED = re.compile(r"^/(favicon\.ico|site/[\w.-]+|tactful/[\w./-]+|tactful-api/v1/(token|message|reply|lead|outcome))$")
 RAW_EVENT_WORDS = (b"exit_intent", b"scroll", b"hover", b"page_view", b"user_agent", b"activity")
 
 

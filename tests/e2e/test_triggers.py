@@ -4,37 +4,16 @@ from __future__ import annotations
 
 import time
 
-from conftest import new_visitor, poll, wait_ready, widget
-
-SECOND = 1000
-
-
-def exit_through_top(page):
-    page.mouse.move(500, 400)
-    page.mouse.move(500, 120, steps=4)
-    page.mouse.move(500, -30, steps=2)
-
-
-def be_active(page, seconds, clock):
-    """Move the mouse once a (fake) second: the loader turns that into activity events."""
-    for i in range(seconds):
-        page.mouse.move(300 + (i % 2) * 40, 300 + (i % 3) * 20)
-        clock.fast_forward(SECOND)
-    time.sleep(0.3)
-
-
-def open_page(browser, site, path, **options):
-    context = new_visitor(browser, **options)
-    context.clock.install()
-    page = context.new_page()
-    page.goto(site.url + path)
-    assert wait_ready(page)["enabled"] is True
-    return context, page
-
-
-def settle(page, clock, ms=1500):
-    clock.fast_forward(ms)
-    time.sleep(0.8)
+from e2e_helpers import (
+    SECOND,
+    be_active,
+    exit_through_top,
+    open_page,
+    poll,
+    settle,
+    wait_ready,
+    widget,
+)  # fmt: skip
 
 
 def test_cart_exit_not_on_arrival_then_on_exit_after_dwell(human_browser, site):
@@ -111,7 +90,7 @@ def test_welcome_back_cart_on_a_later_visit(human_browser, site):
 
 
 def test_bundle_served_from_another_origin_runs_in_a_blob_worker(human_browser, built_dist):
-    from server import SiteServer
+    from site_server import SiteServer
 
     with SiteServer(built_dist) as cdn, SiteServer(built_dist, bundle_origin=cdn.url) as shop:
         context, page = open_page(human_browser, shop, "/site/cart.html")

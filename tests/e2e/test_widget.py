@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import pytest
+from e2e_helpers import (
+    SECOND,
+    be_active,
+    click_in_widget,
+    leave_cart_page,
+    open_page,
+    poll,
+    settle,
+    widget,
+)  # fmt: skip
 from fake_api import MODEL_WORDS, FakeApi
-from server import SiteServer
-
-from conftest import new_visitor, poll, wait_ready, widget
-from test_gates import click_in_widget, leave_cart_page
-from test_triggers import SECOND, be_active, open_page, settle
+from site_server import SiteServer
 
 SHOWN = "() => { const h = document.getElementById('tactful-root'); return !!(h && h.shadowRoot.querySelector('section')); }"
 

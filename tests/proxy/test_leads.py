@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import msgpack
 import pytest
 from aiosmtpd.controller import Controller
-
-from conftest import free_port
 from golden import merge
-from tactful.core import CONTENT_TYPE, LeadReply, OutcomeBeacon, Playbook, TokenReply, decode, encode
+from loopback import free_port
+from tactful.core import (
+    CONTENT_TYPE,
+    LeadReply,
+    OutcomeBeacon,
+    Playbook,
+    TokenReply,
+    decode,
+    encode,
+)
 from tactful.proxy import sign_webhook
 
 LEAD = {"v": 1, "email": "ada@example.com", "trigger": "longform_lead", "page_kind": "article", "session": "v1:100"}

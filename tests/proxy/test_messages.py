@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-
-from conftest import model_overrides
+from proxy_helpers import model_overrides
 from tactful.core import MessageReply, ReplyReply, decode
 from tactful.proxy._store import today
 

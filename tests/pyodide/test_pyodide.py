@@ -11,7 +11,6 @@ import shutil
 import subprocess
 
 import pytest
-
 from tactful.core import Engine, Playbook
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js")

@@ -9,8 +9,13 @@ import json
 import zipfile
 
 import pytest
-
-from tactful.build import BuildError, compile_playbook, engine_wheel, fetch_wheels, read_lock
+from tactful.build import (
+    BuildError,
+    compile_playbook,
+    engine_wheel,
+    fetch_wheels,
+    read_lock,
+)
 from tactful.cli import main
 
 

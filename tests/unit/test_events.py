@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import pytest
-
 from tactful.core import EVENT_TYPES, Engine
 from tactful.core._events import Event, clean_event
 

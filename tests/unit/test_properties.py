@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from golden import merge
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from golden import merge
 from tactful.core import SESSION_TIMEOUT, Engine, Playbook, VisitorState
 
 URLS = ["/", "/c/hats", "/p/mug", "/p/boots", "/pricing", "/cart", "/checkout", "/blog/care-guide", "/support", "/faq/x"]

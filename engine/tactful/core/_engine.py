@@ -21,8 +21,8 @@ from ._decision import INTERVENE, SUPPRESS, Decision
 from ._events import Event, clean_event
 from ._holdout import HOLDOUT, TREATMENT, assign_arm
 from ._playbook import Playbook, Trigger, url_path
-from ._wire import OutcomeBeacon
 from ._state import MAX_HISTORY, SESSION_TIMEOUT, PageState, SessionState, VisitorState
+from ._wire import OutcomeBeacon
 
 ACTIVE_GAP = 5.0  # at most this many seconds of "active time" are credited per interaction
 MAX_KEYS = 64  # distinct hover targets / track names remembered per page or visit

@@ -21,7 +21,17 @@ from ._engine import Engine
 from ._errors import StateError, WireError
 from ._playbook import Playbook
 from ._state import VisitorState
-from ._wire import _LOCALE, LeadRequest, MessageReply, ReplyReply, ReplyRequest, decode, encode, message_request
+from ._wire import (
+    _LOCALE,
+    LeadRequest,
+    MessageReply,
+    ReplyReply,
+    ReplyRequest,
+    TokenReply,
+    decode,
+    encode,
+    message_request,
+)
 
 MAX_BATCH = 500  # events per feed call; the loader batches per tick, far below this
 
@@ -80,15 +90,21 @@ class Host:
     def notes_json(self) -> str:
         return json.dumps(self.notes)
 
-    def message_request_b64(self, trigger_id: str, locale: str | None = None) -> str:
-        return _b64(self.message_request(trigger_id, locale))
+    def message_request_b64(self, trigger_id: str, locale: str | None = None, token: str | None = None) -> str:
+        return _b64(self.message_request(trigger_id, locale, token or None))
+
+    def read_token_reply(self, body_b64: str) -> str:
+        reply = decode(TokenReply, _unb64(body_b64))
+        return json.dumps({"token": reply.token, "expires": reply.expires})
 
     def read_message_reply(self, body_b64: str) -> str:
         """Decode a /v1/message reply; raises WireError when it is malformed."""
         reply = decode(MessageReply, _unb64(body_b64))
         return json.dumps({"text": reply.text, "source": reply.source})
 
-    def reply_request_b64(self, trigger_id: str, text: str, history_json: str, locale: str | None = None) -> str:
+    def reply_request_b64(
+        self, trigger_id: str, text: str, history_json: str, locale: str | None = None, token: str | None = None
+    ) -> str:
         """The body of POST /v1/reply: the visitor's question, bounded, with the recent turns."""
         page = self.engine.page
         try:
@@ -108,6 +124,7 @@ class Host:
             history=turns or None,
             locale=_locale(locale),
             product=(page.product[:120] or None) if page and self.playbook.privacy == "context" else None,
+            token=token or None,
         )
         return _b64(encode(request))
 
@@ -115,7 +132,7 @@ class Host:
         reply = decode(ReplyReply, _unb64(body_b64))
         return json.dumps({"text": reply.text, "source": reply.source, "route": reply.route, "link": reply.link})
 
-    def lead_request_b64(self, trigger_id: str, email: str, locale: str | None = None) -> str:
+    def lead_request_b64(self, trigger_id: str, email: str, locale: str | None = None, token: str | None = None) -> str:
         """The body of POST /v1/lead; raises WireError for an address that is not one."""
         page = self.engine.page
         beacon = self.engine.outcome()
@@ -125,6 +142,7 @@ class Host:
             page_kind=page.kind if page else "other",
             session=beacon.session if beacon else None,
             locale=_locale(locale),
+            token=token or None,
         )
         return _b64(encode(request))
 

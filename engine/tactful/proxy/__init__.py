@@ -9,7 +9,16 @@ or build the ASGI app yourself::
 
 from ._app import Proxy, create_app, serve
 from ._config import ConfigError, ProxyConfig, load_config
-from ._errors import BadRequest, BudgetExhausted, Forbidden, ProxyError, RateLimited, TooLarge, Unsupported, WriterError
+from ._errors import (
+    BadRequest,
+    BudgetExhausted,
+    Forbidden,
+    ProxyError,
+    RateLimited,
+    TooLarge,
+    Unsupported,
+    WriterError,
+)
 from ._guard import check as check_output
 from ._outbox import sign as sign_webhook
 from ._store import Store

@@ -37,7 +37,14 @@ from tactful.core import (
 )
 
 from ._config import ProxyConfig, secret_file
-from ._errors import BadRequest, Forbidden, ProxyError, RateLimited, TooLarge, Unsupported
+from ._errors import (
+    BadRequest,
+    Forbidden,
+    ProxyError,
+    RateLimited,
+    TooLarge,
+    Unsupported,
+)
 from ._metrics import Metrics
 from ._outbox import Outbox
 from ._protect import MessageCache, TokenBuckets, VisitorTokens

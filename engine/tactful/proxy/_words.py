@@ -11,10 +11,16 @@ import json
 import logging
 import time
 
-from tactful.core import MessageReply, MessageRequest, Playbook, ReplyReply, ReplyRequest
+from tactful.core import (
+    MessageReply,
+    MessageRequest,
+    Playbook,
+    ReplyReply,
+    ReplyRequest,
+)
 
 from . import _guard
-from ._errors import BadRequest, BudgetExhausted, WriterError
+from ._errors import BadRequest, WriterError
 from ._metrics import Metrics
 from ._protect import MessageCache
 from ._scope import support_topic

@@ -1,0 +1,56 @@
+"""Loopback helpers shared by the proxy, browser and demo tests."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import httpx
+import msgpack
+import uvicorn
+from tactful.core import CONTENT_TYPE, TokenReply, decode
+from tactful.proxy import create_app
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RunningProxy:
+    """The proxy app served by uvicorn on a loopback port, in a background thread."""
+
+    def __init__(self, config, **app_options):
+        self.app = create_app(config, **app_options)
+        self.proxy = self.app.state.proxy
+        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=config.port, log_level="error",
+                                                    lifespan="on"))  # fmt: skip
+        self.url = f"http://127.0.0.1:{config.port}"
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("proxy did not start")
+            time.sleep(0.02)
+        self.client = httpx.Client(base_url=self.url, timeout=10)
+        return self
+
+    def __exit__(self, *exc):
+        self.client.close()
+        self.server.should_exit = True
+        self.thread.join(10)
+
+    def token(self) -> str:
+        response = self.client.post("/v1/token", headers={"content-type": CONTENT_TYPE})
+        assert response.status_code == 200, response.text
+        return decode(TokenReply, response.content).token
+
+    def post(self, path: str, body: dict, token: str | None = None, **headers) -> httpx.Response:
+        if token:
+            body = {**body, "token": token}
+        return self.client.post(path, content=msgpack.packb(body), headers={"content-type": CONTENT_TYPE, **headers})
