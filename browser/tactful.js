@@ -54,6 +54,7 @@
 
   // ---- state shared by the API, sensors and worker ------------------------
   var pending = [];          // events waiting for the next tick
+  var inflight = [];         // batches the worker has not answered yet (lost if the page goes now)
   var flushTimer = 0;
   var worker = null;
   var started = false;
@@ -90,7 +91,26 @@
     if (!worker || enabled !== true) return;
     var events = pending;
     pending = [];
+    inflight.push(events);
     worker.postMessage({ type: "batch", events: events, now: now() });
+  }
+  // The journal: events not yet reflected in the stored record. A navigation can end the
+  // worker mid-batch; the next page replays them first (the engine skips any it already saw).
+  var session = (function () {
+    try { return w.sessionStorage; } catch (e) { return null; }
+  })();
+  function journal() {
+    if (!session) return;
+    var unsaved = [].concat.apply([], inflight).concat(pending);
+    try {
+      if (unsaved.length) session.setItem(KEY + "journal", JSON.stringify(unsaved.slice(-200)));
+      else session.removeItem(KEY + "journal");
+    } catch (e) { /* storage full or blocked: best effort */ }
+  }
+  function replayJournal() {
+    var saved = null;
+    try { saved = session && JSON.parse(session.getItem(KEY + "journal") || "null"); } catch (e) { saved = null; }
+    if (Array.isArray(saved) && saved.length) pending = saved.concat(pending);
   }
 
   // ---- the public API (stub-and-queue) -------------------------------------
@@ -211,9 +231,9 @@
     });
     d.addEventListener("visibilitychange", safe(function () {
       push({ type: "visibility", state: d.visibilityState === "hidden" ? "hidden" : "visible" });
-      if (d.visibilityState === "hidden") { flush(); sendOutcome(); }
+      if (d.visibilityState === "hidden") { flush(); journal(); sendOutcome(); }
     }));
-    w.addEventListener("pagehide", safe(function () { flush(); sendOutcome(); }));
+    w.addEventListener("pagehide", safe(function () { flush(); journal(); sendOutcome(); }));
     setInterval(safe(flush), 1000); // the heartbeat: time passes even when nothing happens
   }
 
@@ -283,6 +303,8 @@
       case "decisions":
         (msg.decisions || []).forEach(remember);
         save(msg.state);
+        inflight.shift();
+        journal();
         if (msg.outcome) outcome = msg.outcome;
         break;
       case "words":
@@ -332,6 +354,7 @@
   }
 
   var start = safe(function () {
+    replayJournal();
     push(clientFacts());
     push(pageInfo());
     listen();

@@ -2,8 +2,11 @@
 
     tactful check PLAYBOOK                      validate a playbook (exit 2 with the errors)
     tactful replay --playbook P [--events F|-]  JSONL events in, JSONL decisions out
-
-More subcommands (build, serve, demo, simulate, report) join as they land.
+    tactful build [--out dist]                  the self-contained browser bundle
+    tactful serve [--config tactful.toml]       the message proxy
+    tactful demo                                the demo shop, bundle and proxy on one port
+    tactful simulate --visitors N               synthetic traffic, stored as synthetic outcomes
+    tactful report                              the lift report (terminal + HTML)
 """
 
 from __future__ import annotations
@@ -168,6 +171,75 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _proxy_config(args: argparse.Namespace, **defaults):
+    from tactful.proxy import load_config
+
+    overrides = {k: v for k, v in defaults.items() if v is not None}
+    for key in ("host", "port", "data_dir"):
+        if getattr(args, key, None) is not None:
+            overrides[key] = getattr(args, key)
+    return load_config(getattr(args, "config", None), **overrides)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from tactful.build import BuildError
+    from tactful.demo import run_demo
+    from tactful.proxy import ConfigError
+
+    try:
+        config = _proxy_config(args, port=args.port or 8000, allowed_origins=())
+    except ConfigError as err:
+        print(f"bad configuration: {err}", file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        run_demo(config, Path(args.dist) if args.dist else Path(config.data_dir) / "dist")
+    except BuildError as err:
+        print(f"build failed: {err}", file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from tactful.proxy import Store
+    from tactful.simulate import simulate, store_synthetic
+
+    config = _proxy_config(args)
+    playbook = read_playbook(str(config.playbook))
+    result = simulate(playbook, args.visitors, seed=args.seed)
+    store = Store(Path(config.data_dir) / "tactful.sqlite3")
+    try:
+        store_synthetic(store, result)
+    finally:
+        store.close()
+    print(f"SYNTHETIC: {result.visitors:,} visitors, {result.visits:,} visits, {result.interventions:,} interventions, "
+          f"{result.model_calls:,} model calls (${result.cost_usd:.4f}); shown to converted visitors "
+          f"{result.shown_to_converted}, to bots {result.shown_to_bots}; stored in {config.data_dir}/ as synthetic")  # fmt: skip
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from tactful.proxy import Store
+    from tactful.report import build_report, render_html, render_text
+
+    config = _proxy_config(args)
+    playbook = read_playbook(str(config.playbook))
+    path = Path(config.data_dir) / "tactful.sqlite3"
+    if not path.exists():
+        print(f"no outcomes yet in {config.data_dir}/ (run the demo, or tactful simulate)", file=sys.stderr)
+        return EXIT_USAGE
+    store = Store(path)
+    try:
+        summary = build_report(store, playbook.holdout.fraction, args.data)
+    finally:
+        store.close()
+    print(render_text(summary), end="")
+    Path(args.out).write_text(render_html(summary))
+    print(f"\nHTML report: {args.out}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tactful", description="Proactive chat that waits for a real signal.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -187,6 +259,26 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--host", default=None)
     srv.add_argument("--port", type=int, default=None)
     srv.set_defaults(func=cmd_serve)
+    demo = sub.add_parser("demo", help="the demo shop with Tactful live on it, on one loopback port")
+    demo.add_argument("--config", default=None, help="tactful.toml for the proxy (default: embedded defaults)")
+    demo.add_argument("--host", default=None)
+    demo.add_argument("--port", type=int, default=None, help="default 8000")
+    demo.add_argument("--data-dir", dest="data_dir", default=None, help="default .tactful")
+    demo.add_argument("--dist", default=None, help="where the bundle is built (default: DATA_DIR/dist)")
+    demo.set_defaults(func=cmd_demo)
+    sim = sub.add_parser("simulate", help="synthetic traffic through the engine, stored as synthetic outcomes")
+    sim.add_argument("--visitors", type=int, default=5000)
+    sim.add_argument("--seed", type=int, default=7)
+    sim.add_argument("--config", default=None)
+    sim.add_argument("--data-dir", dest="data_dir", default=None)
+    sim.set_defaults(func=cmd_simulate)
+    rep2 = sub.add_parser("report", help="the lift report: terminal summary and an HTML page")
+    rep2.add_argument("--out", default="tactful-report.html")
+    rep2.add_argument("--data", choices=("auto", "real", "synthetic"), default="auto",
+                      help="which outcomes: real ones when there are any (auto), or one kind")
+    rep2.add_argument("--config", default=None)
+    rep2.add_argument("--data-dir", dest="data_dir", default=None)
+    rep2.set_defaults(func=cmd_report)
     return parser
 
 

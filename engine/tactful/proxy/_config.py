@@ -21,7 +21,8 @@ DEFAULT_PRICES = {  # USD per million tokens (input, output); extend in [prices]
     "gpt-4o-mini": (0.15, 0.60),
     "gpt-4.1-mini": (0.40, 1.60),
 }
-FALLBACK_PRICE = (5.0, 25.0)  # unknown models are priced high, so the cap stays safe
+FALLBACK_PRICE = (5.0, 25.0)
+DEMO_PLAYBOOK = Path(__file__).resolve().parents[3] / "demo" / "playbook.toml"  # unknown models are priced high, so the cap stays safe
 
 
 class ConfigError(TactfulError):
@@ -33,7 +34,7 @@ class ProxyConfig:
     host: str = "127.0.0.1"
     port: int = 8787
     data_dir: Path = Path(".tactful")
-    playbook: Path = Path("demo/playbook.toml")
+    playbook: Path = DEMO_PLAYBOOK
     allowed_origins: tuple[str, ...] = ()
     require_token: bool = True
     token_ttl: float = 3600.0

@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS outcomes (
   phase INTEGER, dismissed INTEGER NOT NULL, accepted INTEGER NOT NULL, bot INTEGER NOT NULL,
   synthetic INTEGER NOT NULL DEFAULT 0, updated REAL NOT NULL, PRIMARY KEY (visitor, session)
 );
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS spend (
   day TEXT PRIMARY KEY, spent REAL NOT NULL DEFAULT 0, reserved REAL NOT NULL DEFAULT 0,
   calls INTEGER NOT NULL DEFAULT 0, input_tokens INTEGER NOT NULL DEFAULT 0, output_tokens INTEGER NOT NULL DEFAULT 0
@@ -170,5 +171,15 @@ class Store:
         keys = ("spent", "reserved", "calls", "input_tokens", "output_tokens")
         return dict(zip(keys, row)) if row else dict.fromkeys(keys, 0)
 
-    def dump(self) -> str:
-        return json.dumps({"outbox": self.outbox_counts()})
+    def spend_total(self) -> dict:
+        row = self.db.execute("SELECT COALESCE(SUM(spent), 0), COALESCE(SUM(calls), 0) FROM spend").fetchone()
+        return {"spent": row[0], "calls": row[1]}
+
+    # -- small facts ------------------------------------------------------------
+
+    def set_meta(self, key: str, value) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+
+    def get_meta(self, key: str, default=None):
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default

@@ -1,0 +1,59 @@
+"""``tactful demo``: the demo shop, the bundle and the proxy on one loopback port.
+
+    /                the shop (demo/site), integrated exactly as the README tells a site owner
+    /tactful/        the browser bundle (built on first run into .tactful/dist)
+    /tactful-api/    the proxy (template writer unless a model key is in the environment)
+    /report          the lift report from the stored outcomes
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.responses import HTMLResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from tactful.build import ROOT, ensure_built
+from tactful.proxy import create_app
+from tactful.report import build_report, render_html
+
+SITE = ROOT / "demo" / "site"
+
+
+def create_demo_app(config, dist: Path, site: Path = SITE) -> Starlette:
+    proxy_app = create_app(config)
+    proxy = proxy_app.state.proxy
+
+    async def report(_request):
+        summary = build_report(proxy.store, proxy.playbook.holdout.fraction)
+        return HTMLResponse(render_html(summary))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        async with proxy_app.router.lifespan_context(proxy_app):  # a mounted app's lifespan is ours to run
+            yield
+
+    app = Starlette(
+        routes=[
+            Route("/report", report),
+            Mount("/tactful-api", app=proxy_app),
+            Mount("/tactful", app=StaticFiles(directory=dist)),
+            Mount("/", app=StaticFiles(directory=site, html=True)),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.proxy = proxy
+    return app
+
+
+def run_demo(config, out: Path) -> None:
+    import uvicorn
+
+    dist = ensure_built(out)
+    app = create_demo_app(config, dist)
+    print(f"Tactful demo shop: http://{config.host}:{config.port}/  (writer: {config.provider}; "
+          f"lift report: /report; Ctrl-C stops)", flush=True)  # fmt: skip
+    uvicorn.run(app, host=config.host, port=config.port, log_level="warning")
