@@ -155,8 +155,11 @@ class SimulationResult:
 
 
 def simulate(playbook: Playbook, visitors: int, seed: int = 7, start: float = 1_800_000_000.0,
-             days: float = 14.0) -> SimulationResult:  # fmt: skip
-    """Run ``visitors`` synthetic visitors through the engine; outcomes are labelled synthetic by the caller."""
+             days: float = 14.0, observer=None) -> SimulationResult:  # fmt: skip
+    """Run ``visitors`` synthetic visitors through the engine; outcomes are labelled synthetic by the caller.
+
+    ``observer(persona, events, converted_before)``, if given, sees every visit (for baselines).
+    """
     from tactful.proxy import load_config
     from tactful.proxy._metrics import Metrics
     from tactful.proxy._protect import MessageCache
@@ -189,6 +192,8 @@ def simulate(playbook: Playbook, visitors: int, seed: int = 7, start: float = 1_
         for number in range(1, count + 1):
             events, cart = persona_visit(rng, persona, t, number, cart)
             visits += 1
+            if observer is not None:
+                observer(persona, events, engine.state.conversions > 0)
             shown = []
             for event in events:
                 for decision in engine.feed([event], event["t"]):

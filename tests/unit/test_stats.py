@@ -1,0 +1,74 @@
+"""The report's statistics agree with statsmodels and scipy to 1e-6 on shared vectors."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from scipy.optimize import brentq
+from scipy.stats import chisquare
+from statsmodels.stats.proportion import (
+    confint_proportions_2indep,
+    proportion_confint,
+    samplesize_proportions_2indep_onetail,
+)
+
+from tactful import stats
+
+VECTORS = [(60, 1000, 40, 900), (367, 3930, 28, 446), (7, 365, 0, 52), (0, 50, 0, 60), (5, 5, 3, 9),
+           (1200, 20000, 95, 2100), (1, 3, 2, 3)]  # fmt: skip
+
+
+@pytest.mark.parametrize("x1, n1, x2, n2", VECTORS)
+def test_newcombe_matches_statsmodels(x1, n1, x2, n2):
+    want = confint_proportions_2indep(x1, n1, x2, n2, method="newcomb", compare="diff", alpha=0.05)
+    got = stats.newcombe_diff(x1, n1, x2, n2, 0.05)
+    assert got == pytest.approx(tuple(map(float, want)), abs=1e-6)
+
+
+@pytest.mark.parametrize("x, n", [(0, 10), (7, 50), (50, 50), (123, 4567)])
+def test_wilson_matches_statsmodels(x, n):
+    assert stats.wilson(x, n) == pytest.approx(tuple(map(float, proportion_confint(x, n, method="wilson"))), abs=1e-6)
+
+
+@pytest.mark.parametrize("t, h, f", [(905, 95, 0.1), (4170, 417, 0.1), (800, 200, 0.1), (5000, 5000, 0.5)])
+def test_srm_matches_scipy_chisquare(t, h, f):
+    total = t + h
+    want = chisquare([t, h], [total * (1 - f), total * f])
+    chi2, p = stats.srm(t, h, f)
+    assert chi2 == pytest.approx(float(want.statistic), abs=1e-6) and p == pytest.approx(float(want.pvalue), abs=1e-6)
+
+
+def test_srm_alarm_fires_on_a_broken_split():
+    assert stats.srm(800, 200, 0.1)[1] < 0.001
+
+
+@pytest.mark.parametrize("base, lift, f", [(0.05, 0.01, 0.1), (0.0628, 0.0063, 0.1), (0.2, 0.05, 0.5), (0.02, 0.004, 0.2)])
+def test_sample_size_matches_statsmodels(base, lift, f):
+    ratio = f / (1 - f)
+    want = samplesize_proportions_2indep_onetail(lift, base, 0.8, ratio=ratio, alpha=0.05)
+    n_t, n_h = stats.sample_size(base, lift, f)
+    assert n_t == pytest.approx(float(want), rel=1e-9) and n_h == pytest.approx(float(want) * ratio, rel=1e-9)
+
+
+@pytest.mark.parametrize("x1, n1, x2, n2", VECTORS[:-2])
+def test_always_valid_interval_is_where_the_msprt_stops_rejecting(x1, n1, x2, n2):
+    # Reference: solve Lambda(theta0) = 1/alpha numerically from the mixture likelihood ratio itself.
+    alpha, tau = 0.05, 0.02
+    a1, a2 = (x1 + 1) / (n1 + 2), (x2 + 1) / (n2 + 2)
+    v = a1 * (1 - a1) / n1 + a2 * (1 - a2) / n2
+    d = x1 / n1 - x2 / n2
+
+    def log_lambda_minus_bound(theta0):
+        return (0.5 * math.log(v / (v + tau**2)) + tau**2 * (d - theta0) ** 2 / (2 * v * (v + tau**2))
+                - math.log(1 / alpha))  # fmt: skip
+
+    lo = brentq(log_lambda_minus_bound, d - 10, d)
+    hi = brentq(log_lambda_minus_bound, d, d + 10)
+    assert stats.msprt_diff(x1, n1, x2, n2, alpha, tau) == pytest.approx((lo, hi), abs=1e-6)
+
+
+def test_always_valid_is_wider_than_fixed_horizon():
+    fixed = stats.newcombe_diff(1200, 20000, 95, 2100)
+    always = stats.msprt_diff(1200, 20000, 95, 2100)
+    assert always[0] < fixed[0] and always[1] > fixed[1]
