@@ -27,9 +27,17 @@ def create_demo_app(config, dist: Path, site: Path = SITE) -> Starlette:
     proxy_app = create_app(config)
     proxy = proxy_app.state.proxy
 
-    async def report(_request):
-        summary = build_report(proxy.store, proxy.playbook.holdout.fraction)
-        return HTMLResponse(render_html(summary))
+    async def report(request):
+        choice = request.query_params.get("data", "auto")
+        choice = choice if choice in ("auto", "real", "synthetic") else "auto"
+        summary = build_report(proxy.store, proxy.playbook.holdout.fraction, choice)
+        rows = proxy.store.outcomes()
+        synthetic = sum(r["synthetic"] for r in rows)
+        nav = (f'<p>Data shown: <strong>{"synthetic" if summary.synthetic else "real"}</strong>. '
+               f'<a href="/report?data=real">Real visits ({len(rows) - synthetic})</a> · '
+               f'<a href="/report?data=synthetic">Synthetic visits ({synthetic})</a> '
+               "(add some with <code>tactful simulate</code>)</p>")  # fmt: skip
+        return HTMLResponse(render_html(summary, nav))
 
     @contextlib.asynccontextmanager
     async def lifespan(app):

@@ -206,7 +206,8 @@ def _bars(s: Summary) -> str:
     def x(v: float) -> float:
         return left + (v - lo) / span * (width - left - 20)
 
-    parts = [f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="Lift by trigger with intervals" '
+    parts = [f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+             f'aria-label="Lift by trigger with intervals" '
              f'xmlns="http://www.w3.org/2000/svg" font-size="13">',
              f'<line x1="{x(0):.1f}" y1="10" x2="{x(0):.1f}" y2="{height - 25}" stroke="#999" stroke-dasharray="4 3"/>']  # fmt: skip
     for i, c in enumerate(rows):
@@ -230,8 +231,8 @@ def _arms(s: Summary) -> str:
     rows = [("treatment", o.rate_t, stats.wilson(o.treated_conv, o.treated) if o.treated else (0, 0)),
             ("holdout", o.rate_h, stats.wilson(o.holdout_conv, o.holdout) if o.holdout else (0, 0))]  # fmt: skip
     top = max([ci[1] for _, _, ci in rows] + [0.01])
-    parts = ['<svg viewBox="0 0 360 220" role="img" aria-label="Conversion by arm" xmlns="http://www.w3.org/2000/svg" '
-             'font-size="13">']  # fmt: skip
+    parts = ['<svg width="360" height="220" viewBox="0 0 360 220" role="img" aria-label="Conversion by arm" '
+             'xmlns="http://www.w3.org/2000/svg" font-size="13">']  # fmt: skip
     for i, (name, rate, ci) in enumerate(rows):
         x0 = 60 + i * 150
         h = rate / top * 160
@@ -244,7 +245,8 @@ def _arms(s: Summary) -> str:
     return "".join(parts)
 
 
-def render_html(s: Summary) -> str:
+def render_html(s: Summary, nav: str = "") -> str:
+    """One self-contained page (inline CSS and SVG, no scripts). ``nav`` is extra HTML under the title."""
     banner = ('<p class="synthetic">SYNTHETIC DATA — produced by <code>tactful simulate</code> from a stated '
               "behavioural model. It shows how the report reads; it is not evidence that anything works.</p>"
               if s.synthetic else "")  # fmt: skip
@@ -278,7 +280,7 @@ td, th {{ border-bottom: 1px solid #e6dfd8; padding: 6px 8px; text-align: left; 
 svg {{ max-width: 100%; height: auto; }} pre {{ background: #f7f3ee; padding: 12px; overflow-x: auto; font-size: 12px; }}
 </style></head><body>
 <h1>Does the agent pay?</h1>
-{banner}{alarm}
+{nav}{banner}{alarm}
 <div class="kpis">
 <div class="kpi">Lift on triggered visits<b>{_pts(s.overall.lift)}</b>95% {_interval(s.overall.newcombe)}</div>
 <div class="kpi">Always-valid interval<b>{_interval(s.overall.always_valid)}</b>safe to read every day</div>
