@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from concurrent.futures import ThreadPoolExecutor
 import tempfile
 import time
 from dataclasses import dataclass
@@ -235,11 +236,22 @@ def simulate(playbook: Playbook, visitors: int, seed: int = 7, start: float = 1_
                 clock["now"] = at
                 await words.message(request)
 
-        asyncio.run(ask())
+        _run(ask())
         cost = sum(store.spend(day)["spent"] for (day,) in store.db.execute("SELECT day FROM spend").fetchall())
         store.close()
     return SimulationResult(visitors, visits, interventions, len(requests), StandInModel.calls, cost,
                             shown_converted, shown_bots, outcomes)  # fmt: skip
+
+
+def _run(coroutine) -> None:
+    """asyncio.run, also from code that already has a running event loop (it gets a thread)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(coroutine)
+        return
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
 
 
 def store_synthetic(store, result: SimulationResult) -> None:
