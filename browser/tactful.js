@@ -76,7 +76,7 @@
     pending = [];
     if (worker) { try { worker.terminate(); } catch (e) { /* already gone */ } worker = null; }
     settle({ enabled: false, reason: reason });
-    if (reason !== "unsupported" && reason !== "holdout") warn("disabled: " + reason);
+    if (reason !== "unsupported") warn("disabled: " + reason); // an old browser is not worth a warning
   }
 
   function push(event) {

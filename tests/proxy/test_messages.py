@@ -40,6 +40,12 @@ def test_model_words_then_cache(make_proxy, fake_model):
         assert headers["x-api-key"] == "test-key-anthropic"
     else:
         assert headers["authorization"] == "Bearer test-key-openai"
+    # The key goes to the provider only: never into anything the browser can read.
+    token = proxy.token()
+    for path, body in (("/v1/message", CART), ("/v1/reply", QUESTION), ("/v1/token", {})):
+        response = proxy.post(path, body, token)
+        assert b"test-key" not in response.content and "test-key" not in str(response.headers)
+    assert "test-key" not in proxy.client.get("/metrics").text + proxy.client.get("/healthz").text
 
 
 @pytest.mark.parametrize("mode", ["slow", "429", "500", "garbage"])
