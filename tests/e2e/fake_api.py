@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from tactful.core import (
     CONTENT_TYPE,
     LeadReply,
@@ -21,8 +23,9 @@ MODEL_WORDS = "Words from the proxy: code SAVE10 takes 10% off."
 
 
 class FakeApi:
-    def __init__(self):
+    def __init__(self, delay: float = 0.0):
         self.received: list[tuple[str, object]] = []
+        self.delay = delay  # seconds before answering /v1/message: a slow proxy
 
     def __call__(self, method: str, path: str, body: bytes, headers: dict):
         if method == "POST" and path == "/v1/token":
@@ -38,6 +41,8 @@ class FakeApi:
             self.received.append((path, err))
             return 400, {"Content-Type": "text/plain"}, str(err).encode()
         self.received.append((path, message))
+        if cls is MessageRequest and self.delay:
+            time.sleep(self.delay)
         if cls is MessageRequest:
             reply = MessageReply(text=MODEL_WORDS, source="model", trigger=message.trigger)
         elif cls is ReplyRequest:

@@ -41,6 +41,14 @@ def test_proxy_down_falls_back_to_the_template(human_browser, site):
     context.close()
 
 
+def test_a_slow_proxy_falls_back_to_the_template(human_browser, built_dist):
+    with SiteServer(built_dist, api=FakeApi(delay=4.0)) as slow:
+        context, page = show_offer(human_browser, slow)
+        assert "Take 10% off your cart with code SAVE10" in widget(page)["text"]
+        assert MODEL_WORDS not in widget(page)["text"]
+        context.close()
+
+
 def test_proxy_words_are_shown_when_it_answers(human_browser, api_site):
     context, page = show_offer(human_browser, api_site)
     assert MODEL_WORDS in widget(page)["text"]
