@@ -103,3 +103,22 @@ def test_bundle_served_from_another_origin_runs_in_a_blob_worker(human_browser, 
         assert any(path.startswith("/tactful/runtime-") for _, path in cdn.requests)
         assert not any(path.startswith("/tactful/") for _, path in shop.requests)
         context.close()
+
+
+def test_an_event_right_before_navigation_is_not_lost(human_browser, site):
+    # The worker dies with the page; the loader's journal carries the cart event to the next page.
+    context, page = open_page(human_browser, site, "/site/product.html")
+    # Add to cart and leave in the same task: the worker cannot have answered that batch yet.
+    journal = page.evaluate(
+        "() => { document.querySelector('[data-add]').click(); window.dispatchEvent(new Event('pagehide'));"
+        " return JSON.parse(sessionStorage.getItem('tactful:v1:journal')); }"
+    )
+    assert any(e["type"] == "cart" and e["items"] == 1 for e in journal)
+    page.goto(site.url + "/site/cart.html")
+    wait_ready(page)
+    context.clock.fast_forward(9 * SECOND)
+    exit_through_top(page)
+    settle(page, context.clock)
+    decision = poll(page, "() => tactful.explain().find(d => d.trigger === 'cart_exit')")
+    assert decision["action"] == "intervene"
+    context.close()
