@@ -10,7 +10,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep, samplesize_
 from tactful.cli import main
 from tactful.proxy import Store
 from tactful.report import build_report, render_html, render_text, summarize
-from tactful.simulate import simulate, store_synthetic
+from tactful.simulate import simulate
 
 
 def row(visitor, arm, eligible=True, converted=False, trigger="cart_exit", phase=1, bot=False, dismissed=False,

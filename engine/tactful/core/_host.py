@@ -177,9 +177,6 @@ class Host:
     def state(self) -> bytes:
         return self.engine.state.to_bytes()
 
-    def skipped(self) -> str:
-        return json.dumps(self.engine.skipped)
-
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")

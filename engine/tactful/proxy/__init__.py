@@ -11,7 +11,6 @@ from ._app import Proxy, create_app, serve
 from ._config import ConfigError, ProxyConfig, load_config
 from ._errors import (
     BadRequest,
-    BudgetExhausted,
     Forbidden,
     ProxyError,
     RateLimited,
@@ -27,7 +26,6 @@ from ._writers import AnthropicWriter, OpenAIWriter, TemplateWriter, Writer, Wri
 __all__ = [
     "AnthropicWriter",
     "BadRequest",
-    "BudgetExhausted",
     "ConfigError",
     "Forbidden",
     "OpenAIWriter",

@@ -10,7 +10,8 @@
     ├── Unsupported         415: not application/msgpack
     ├── RateLimited         429: token bucket empty; .retry_after seconds
     └── WriterError         a model call failed (timeout, HTTP error, garbage): falls back to the template
-        └── BudgetExhausted the daily spend cap would be exceeded: falls back to the template
+
+(A call the daily spend cap cannot cover is not an error: it is answered with the template.)
 """
 
 from __future__ import annotations
@@ -52,7 +53,3 @@ class RateLimited(ProxyError):
 
 class WriterError(ProxyError):
     """A model call failed; the caller falls back to the template."""
-
-
-class BudgetExhausted(WriterError):
-    """The daily spend cap would be exceeded by the worst case of this call."""
