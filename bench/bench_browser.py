@@ -25,10 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "engine"), str(ROOT / "tests" / "e2e"), str(ROOT / "bench")]
 
-from bench_core import session_events  # noqa: E402
 from site_server import SiteServer  # noqa: E402
-from tactful.build import ensure_built  # noqa: E402
-from tactful.core._host import Host  # noqa: E402
+from tactful.bundle import ensure_built  # noqa: E402
+from tactful.core import Host  # noqa: E402
+from tactful.lift import random_visit  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -120,7 +120,7 @@ def main() -> None:
     manifest = json.loads((dist / "manifest.json").read_text())
     playbook = (dist / manifest["assets"]["playbook"]).read_text()
     rng = random.Random(11)
-    streams = [[f"bench-{i}", session_events(rng, 0.0)] for i in range(args.sessions)]
+    streams = [[f"bench-{i}", random_visit(rng, 0.0)] for i in range(args.sessions)]
     total_events = sum(len(e) for _, e in streams)
     cpython = cpython_feed(playbook, streams)
 

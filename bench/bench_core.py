@@ -1,4 +1,4 @@
-"""Per-event cost of Engine.feed over a large synthetic stream, CPython.
+"""Per-event cost of Engine.feed over a large synthetic stream (``tactful simulate``'s visitor model), CPython.
 
 Prints events/s, p50/p99 per event, the ratio to a baseline measured in the same
 run (json.loads of the same event line, the cheapest thing a replay does per
@@ -22,52 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "engine"))
 
-from tactful.core import Engine, VisitorState, load_playbook  # noqa: E402
-
-UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36"
-
-
-def session_events(rng: random.Random, t: float) -> list[dict]:
-    """One visit of a random persona: browser, buyer, hesitator, comparer, reader or bot."""
-    persona = rng.choices(["browser", "buyer", "hesitator", "comparer", "reader", "bot"], [30, 10, 20, 15, 15, 10])[0]
-    events = [{"t": t, "type": "client", "user_agent": UA, "webdriver": persona == "bot", "languages": ["en"]}]
-
-    def add(dt: float, **event) -> None:
-        nonlocal t
-        t += dt
-        events.append({"t": t, **event})
-
-    pages = {
-        "browser": ["/", "/c/hats", "/p/mug", "/c/shoes", "/p/boots"],
-        "buyer": ["/p/mug", "/cart", "/checkout"],
-        "hesitator": ["/p/boots", "/cart"],
-        "comparer": ["/", "/pricing"],
-        "reader": ["/blog/care-guide"],
-        "bot": ["/", "/p/mug", "/cart", "/pricing"],
-    }[persona]
-    for url in pages:
-        add(rng.uniform(1, 5), type="page_view", url=url)
-        for _ in range(rng.randint(3, 25)):
-            roll = rng.random()
-            if roll < 0.45:
-                add(rng.uniform(0.2, 4), type="activity")
-            elif roll < 0.75:
-                add(rng.uniform(0.5, 6), type="scroll", depth=round(rng.random(), 2))
-            elif roll < 0.85:
-                add(rng.uniform(0.5, 3), type="hover", target=rng.choice(["tier:pro", "tier:team", "nav", "img"]))
-            else:
-                add(rng.uniform(1, 10), type="tick")
-        if url.startswith("/p/") and persona in ("buyer", "hesitator"):
-            add(1, type="cart", items=rng.randint(1, 3), value=rng.uniform(10, 200))
-    if persona == "buyer":
-        add(5, type="convert", value=rng.uniform(10, 200))
-    if persona == "hesitator":
-        add(rng.uniform(5, 20), type="exit_intent")
-        add(rng.uniform(1, 70), type="tick")
-        if rng.random() < 0.5:
-            add(2, type="dismiss", trigger="cart_exit")
-    return events
-
+from tactful.core import Replay, VisitorState, load_playbook  # noqa: E402
+from tactful.lift import random_visit  # noqa: E402
 
 def main() -> None:
     parser = argparse.ArgumentParser()
@@ -81,7 +37,7 @@ def main() -> None:
     for i in range(args.sessions):
         vid = f"visitor-{i % visitors}"
         start = (i // visitors) * 200000.0
-        streams.setdefault(vid, []).extend(session_events(rng, start))
+        streams.setdefault(vid, []).extend(random_visit(rng, start))
     lines = [json.dumps(e) for events in streams.values() for e in events]
     total = len(lines)
 
@@ -93,10 +49,10 @@ def main() -> None:
 
     costs: list[int] = []
     interventions = 0
-    engines: dict[str, Engine] = {}
+    replay = Replay(playbook)
     t_all = time.perf_counter_ns()
     for vid, events in streams.items():
-        engine = engines[vid] = Engine(playbook, visitor_id=vid)
+        engine = replay.engine(vid)
         for event in events:
             t0 = time.perf_counter_ns()
             decisions = engine.feed((event,), event["t"])
@@ -109,7 +65,7 @@ def main() -> None:
     mean_ns = statistics.fmean(costs)
 
     # Memory of 10,000 visitor records held as objects, and their stored size.
-    blobs = [e.state.to_bytes() for e in engines.values()]
+    blobs = [e.state.to_bytes() for e in replay.engines.values()]
     sample = (blobs * (10000 // len(blobs) + 1))[:10000]
     tracemalloc.start()
     held = [VisitorState.from_bytes(b) for b in sample]

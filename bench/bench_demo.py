@@ -24,8 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "engine"))
 
-from tactful.cli import read_playbook  # noqa: E402
-from tactful.simulate import simulate  # noqa: E402
+from tactful.lift import simulate  # noqa: E402
+from tactful.playbook_file import read_playbook  # noqa: E402
+from tactful.proxy import price_requests  # noqa: E402
 
 POPUP_DWELL = 10.0
 
@@ -57,6 +58,7 @@ def main() -> None:
             base["popup_bots"] += persona == "bot"
 
     result = simulate(playbook, args.visitors, seed=7, observer=observe)
+    result = result.priced(*price_requests(playbook, result.requests))
     per = 1000 / base["visits"]
     print(f"SYNTHETIC: {args.visitors:,} visitors, {base['visits']:,} visits (tactful simulate's model; one run)")
     print(f"{'':<12} {'model calls / 1,000 visits':>28} {'shown to converted':>20} {'shown to bots':>15}")

@@ -26,16 +26,11 @@ sys.path[:0] = [str(ROOT / "engine"), str(ROOT / "bench")]
 
 import httpx  # noqa: E402
 import msgpack  # noqa: E402
-from bench_core import session_events  # noqa: E402
 
-from tactful.cli import read_playbook  # noqa: E402
-from tactful.core import CONTENT_TYPE, Engine, TokenReply, decode, message_request  # noqa: E402
-from tactful.proxy import load_config  # noqa: E402
-from tactful.proxy._metrics import Metrics  # noqa: E402
-from tactful.proxy._protect import MessageCache  # noqa: E402
-from tactful.proxy._store import Store  # noqa: E402
-from tactful.proxy._words import Words  # noqa: E402
-from tactful.proxy._writers import Writer, Written  # noqa: E402
+from tactful.core import CONTENT_TYPE, Replay, TokenReply, decode, message_request  # noqa: E402
+from tactful.lift import random_visit  # noqa: E402
+from tactful.playbook_file import read_playbook  # noqa: E402
+from tactful.proxy import StandInWriter, price_requests  # noqa: E402
 
 HELLO = '''
 async def app(scope, receive, send):
@@ -87,54 +82,26 @@ async def load(url: str, make_body, requests: int, concurrency: int, method: str
             "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000}  # fmt: skip
 
 
-class CountingWriter(Writer):
-    """Stands in for a model: counts calls and returns words that pass the guard."""
-
-    name = "bench"
-    model = "claude-haiku-4-5"
-
-    def __init__(self):
-        self.calls = 0
-
-    async def write(self, system: str, user: str, max_tokens: int) -> Written:
-        self.calls += 1
-        return Written("Happy to help you decide: ask me anything about it.", 300, 40, self.model)
-
-
 def cache_day(sessions: int, privacy: str, ttl: float) -> dict:
-    playbook = read_playbook(str(ROOT / "demo" / "playbook.toml"))
+    playbook = read_playbook(ROOT / "demo" / "playbook.toml")
     playbook.privacy = privacy
     rng = random.Random(5)
     day_start = 1_800_000_000.0
-    clock = {"now": day_start}
     products = [f"Product {i}" for i in range(40)]
     requests = []
+    replay = Replay(playbook)
     for i in range(sessions):
         start = day_start + rng.uniform(0, 86400)
-        engine = Engine(playbook, visitor_id=f"visitor-{i}")
         product = rng.choice(products)
-        for event in session_events(rng, start):
-            for decision in engine.feed([event], event["t"]):
+        for event in random_visit(rng, start):
+            for decision in replay.feed(f"visitor-{i}", [event]):
                 if decision.intervene:
                     locale = rng.choice(["en-GB", "en-US", "de-DE", "fr-FR"])
                     requests.append((decision.t, message_request(decision, privacy, locale, product, "shoes")))
     requests.sort(key=lambda r: r[0])
-    writer = CountingWriter()
-    with tempfile.TemporaryDirectory() as tmp:
-        config = load_config(None, env={}, data_dir=Path(tmp), daily_usd=1000.0, cache_ttl=ttl)
-        store = Store(Path(tmp) / "db.sqlite3")
-        words = Words(playbook, writer, store, MessageCache(config.cache_ttl, config.cache_entries,
-                                                            clock=lambda: clock["now"]),
-                      Metrics(), config, clock=lambda: clock["now"])  # fmt: skip
-
-        async def replay():
-            for t, request in requests:
-                clock["now"] = t
-                await words.message(request)
-
-        asyncio.run(replay())
-        store.close()
-    return {"requests": len(requests), "model_calls": writer.calls}
+    writer = StandInWriter("Happy to help you decide: ask me anything about it.", 300, 40)
+    calls, _cost = price_requests(playbook, requests, writer, cache_ttl=ttl)
+    return {"requests": len(requests), "model_calls": calls}
 
 
 def main() -> None:

@@ -53,7 +53,7 @@ async function start(msg) {
   const playbook = await fetch(msg.playbookUrl, { credentials: "same-origin" });
   if (!playbook.ok) throw new Error(`playbook: HTTP ${playbook.status}`);
   const playbookText = await playbook.text();
-  const module = pyodide.pyimport("tactful.core._host");
+  const module = pyodide.pyimport("tactful.core");
   const Host = module.Host;
   try {
     host = Host(playbookText, msg.visitor, msg.stored || "");

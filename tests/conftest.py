@@ -36,6 +36,6 @@ def demo_playbook(demo_source):
 @pytest.fixture(scope="session")
 def built_dist():
     """The browser bundle, built once per source change into build/cache/dist."""
-    from tactful.build import ensure_built
+    from tactful.bundle import ensure_built
 
     return ensure_built(ROOT / "build" / "cache" / "dist")

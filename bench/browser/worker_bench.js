@@ -6,7 +6,7 @@ self.onmessage = async (event) => {
   for (const url of wheels) {
     pyodide.unpackArchive(new Uint8Array(await (await fetch(url)).arrayBuffer()), "wheel");
   }
-  const module = pyodide.pyimport("tactful.core._host");
+  const module = pyodide.pyimport("tactful.core");
   const costs = [];
   let interventions = 0;
   const start = performance.now();

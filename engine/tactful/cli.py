@@ -14,25 +14,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 from typing import IO, Any
 
-from tactful.core import Engine, Playbook, PlaybookError, load_playbook
+from tactful.core import LineProblem, Playbook, PlaybookError, Replay, replay_lines
+from tactful.playbook_file import read_playbook
 
 EXIT_OK = 0
 EXIT_USAGE = 1
 EXIT_INVALID = 2
-
-
-def read_playbook(path: str) -> Playbook:
-    """Load a playbook file; the format follows the extension (.toml or .json)."""
-    file = Path(path)
-    fmt = "json" if file.suffix.lower() == ".json" else "toml"
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PlaybookError([("", f"cannot read {path}: {exc.strerror or exc}")]) from exc
-    return load_playbook(text, fmt)
 
 
 def _print_problems(path: str, err: PlaybookError, out: IO[str]) -> None:
@@ -70,49 +61,34 @@ def replay(playbook: Playbook, lines: IO[str], out: IO[str], err: IO[str]) -> di
     Visitors are independent; each keeps its state across its sessions in the log.
     Returns totals: events, visitors, decisions, bad lines and skipped events.
     """
-    engines: dict[str, Engine] = {}
-    totals = {"lines": 0, "events": 0, "decisions": 0, "bad_lines": 0}
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
+    driver = Replay(playbook)
+    seen = [0]
+
+    def counted(source: IO[str]):
+        for line in source:
+            seen[0] += bool(line.strip())
+            yield line
+
+    problems = decisions = skipped_lines = 0
+    for item in replay_lines(driver, counted(lines)):
+        if isinstance(item, LineProblem):
+            print(f"line {item.line}: {item.message}", file=err)
+            if item.skipped_event:
+                skipped_lines += 1
+            else:
+                problems += 1
             continue
-        totals["lines"] += 1
-        try:
-            event = json.loads(line)
-        except json.JSONDecodeError as exc:
-            print(f"line {number}: not JSON ({exc.msg}); skipped", file=err)
-            totals["bad_lines"] += 1
-            continue
-        visitor = event.get("visitor") if isinstance(event, dict) else None
-        if not isinstance(visitor, str) or not visitor or len(visitor) > 128:
-            print(f"line {number}: needs a `visitor` string; skipped", file=err)
-            totals["bad_lines"] += 1
-            continue
-        t = event.get("t")
-        if isinstance(t, bool) or not isinstance(t, (int, float)) or t != t or abs(t) == float("inf"):
-            print(f"line {number}: needs a numeric `t`; skipped", file=err)
-            totals["bad_lines"] += 1
-            continue
-        engine = engines.get(visitor)
-        if engine is None:
-            engine = engines[visitor] = Engine(playbook, visitor_id=visitor)
-        before = dict(engine.skipped)
-        decisions = engine.feed([event], now=max(t, engine.state.clock or t))
-        moved = [reason for reason, count in engine.skipped.items() if count != before.get(reason, 0)]
-        if moved:
-            print(f"line {number}: event skipped ({moved[0]})", file=err)
-        else:
-            totals["events"] += 1
-        for decision in decisions:
-            row = {"visitor": visitor, **decision.to_dict()}
-            print(json.dumps({k: row[k] for k in REPLAY_FIELDS if k in row}), file=out)
-            totals["decisions"] += 1
-    skipped: dict[str, int] = {}
-    for engine in engines.values():
-        for reason, count in engine.skipped.items():
-            skipped[reason] = skipped.get(reason, 0) + count
-    totals["visitors"] = len(engines)
-    totals["skipped"] = skipped
-    return totals
+        row = {"visitor": item.visitor, **item.decision.to_dict()}
+        print(json.dumps({k: row[k] for k in REPLAY_FIELDS if k in row}), file=out)
+        decisions += 1
+    return {
+        "lines": seen[0],
+        "events": seen[0] - problems - skipped_lines,
+        "decisions": decisions,
+        "bad_lines": problems,
+        "visitors": len(driver.engines),
+        "skipped": driver.skipped,
+    }
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -140,7 +116,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from tactful.build import BuildError, build
+    from tactful.bundle import BuildError, build
 
     try:
         report = build(Path(args.out), Path(args.playbook) if args.playbook else None)
@@ -158,7 +134,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     try:
         config = load_config(args.config, **overrides)
-        read_playbook(str(config.playbook))
+        read_playbook(config.playbook)
     except ConfigError as err:
         print(f"bad configuration: {err}", file=sys.stderr)
         return EXIT_INVALID
@@ -182,7 +158,7 @@ def _proxy_config(args: argparse.Namespace, **defaults):
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from tactful.build import BuildError
+    from tactful.bundle import BuildError
     from tactful.demo import run_demo
     from tactful.proxy import ConfigError
 
@@ -202,15 +178,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from tactful.proxy import Store
-    from tactful.simulate import simulate, store_synthetic
+    from tactful.lift import simulate
+    from tactful.proxy import Store, price_requests
 
     config = _proxy_config(args)
-    playbook = read_playbook(str(config.playbook))
+    playbook = read_playbook(config.playbook)
     result = simulate(playbook, args.visitors, seed=args.seed)
+    result = result.priced(*price_requests(playbook, result.requests))
     store = Store(Path(config.data_dir) / "tactful.sqlite3")
     try:
-        store_synthetic(store, result)
+        meta = {"visitors": result.visitors, "visits": result.visits, "model_calls": result.model_calls,
+                "cost_usd": result.cost_usd, "message_requests": result.message_requests}  # fmt: skip
+        store.replace_synthetic(result.outcomes, meta, time.time())
     finally:
         store.close()
     print(f"SYNTHETIC: {result.visitors:,} visitors, {result.visits:,} visits, {result.interventions:,} interventions, "
@@ -220,18 +199,19 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from tactful.demo import report_from_store
+    from tactful.lift import render_html, render_text
     from tactful.proxy import Store
-    from tactful.report import build_report, render_html, render_text
 
     config = _proxy_config(args)
-    playbook = read_playbook(str(config.playbook))
+    playbook = read_playbook(config.playbook)
     path = Path(config.data_dir) / "tactful.sqlite3"
     if not path.exists():
         print(f"no outcomes yet in {config.data_dir}/ (run the demo, or tactful simulate)", file=sys.stderr)
         return EXIT_USAGE
     store = Store(path)
     try:
-        summary = build_report(store, playbook.holdout.fraction, args.data)
+        summary = report_from_store(store, playbook.holdout.fraction, args.data)
     finally:
         store.close()
     print(render_text(summary), end="")

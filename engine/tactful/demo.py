@@ -16,11 +16,24 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from tactful.build import ROOT, ensure_built
-from tactful.proxy import create_app
-from tactful.report import build_report, render_html
+from tactful.bundle import ensure_built
+from tactful.lift import Summary, build_report, render_html
+from tactful.proxy import Store, create_app
 
-SITE = ROOT / "demo" / "site"
+SITE = Path(__file__).resolve().parents[2] / "demo" / "site"
+
+
+def report_from_store(store: Store, holdout_fraction: float, include: str = "auto") -> Summary:
+    """The lift report over a proxy store's outcomes, with each kind of traffic's model calls and cost."""
+    meta = store.get_meta("synthetic", {}) or {}
+    spend = store.spend_total()
+    return build_report(
+        store.outcomes(),
+        holdout_fraction,
+        include,
+        synthetic_costs=(int(meta.get("model_calls", 0)), float(meta.get("cost_usd", 0.0))),
+        real_costs=(int(spend["calls"]), float(spend["spent"])),
+    )
 
 
 def create_demo_app(config, dist: Path, site: Path = SITE) -> Starlette:
@@ -30,7 +43,7 @@ def create_demo_app(config, dist: Path, site: Path = SITE) -> Starlette:
     async def report(request):
         choice = request.query_params.get("data", "auto")
         choice = choice if choice in ("auto", "real", "synthetic") else "auto"
-        summary = build_report(proxy.store, proxy.playbook.holdout.fraction, choice)
+        summary = report_from_store(proxy.store, proxy.playbook.holdout.fraction, choice)
         rows = proxy.store.outcomes()
         synthetic = sum(r["synthetic"] for r in rows)
         nav = (f'<p>Data shown: <strong>{"synthetic" if summary.synthetic else "real"}</strong>. '

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from proxy_helpers import FakeModel, model_overrides
 from tactful.core import CONTENT_TYPE, MessageReply, decode
-from tactful.proxy._store import today
+from tactful.proxy import spend_day
 
 CART = {"v": 1, "trigger": "cart_exit", "kind": "discount", "page_kind": "cart", "offer": "cart10"}
 
@@ -134,7 +134,7 @@ def test_concurrent_requests_never_overshoot_the_spend_cap(make_proxy):
         fake.close()
     assert all(r.status_code == 200 for r in responses)
     sources = [decode(MessageReply, r.content).source for r in responses]
-    spend = proxy.proxy.store.spend(today(time.time()))
+    spend = proxy.proxy.store.spend(spend_day(time.time()))
     assert spend["spent"] <= cap + 1e-12 and spend["reserved"] < 1e-12
     assert sources.count("model") == fake.calls == spend["calls"] >= 1
     assert sources.count("template") == 500 - fake.calls

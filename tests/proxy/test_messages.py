@@ -7,7 +7,7 @@ import time
 import pytest
 from proxy_helpers import model_overrides
 from tactful.core import MessageReply, ReplyReply, decode
-from tactful.proxy._store import today
+from tactful.proxy import spend_day
 
 CART = {"v": 1, "trigger": "cart_exit", "kind": "discount", "page_kind": "cart", "offer": "cart10", "locale": "en-GB"}
 
@@ -57,7 +57,7 @@ def test_model_failures_fall_back_to_the_template(make_proxy, fake_model, mode, 
     assert proxy.proxy.metrics.value("tactful_model_failures_total", purpose="message") == 1
     if mode in ("429", "500"):
         assert fake_model.calls == 2  # one retry
-    spend = proxy.proxy.store.spend(today(time.time()))
+    spend = proxy.proxy.store.spend(spend_day(time.time()))
     assert spend["reserved"] == 0 and spend["spent"] == 0
 
 

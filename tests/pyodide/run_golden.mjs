@@ -22,20 +22,12 @@ pyodide.FS.writeFile("/spec/events.jsonl", readFileSync(join(root, "demo/events.
 const result = pyodide.runPython(`
 import json, sys
 sys.path.insert(0, "/spec")
-from golden import run_spec
-from tactful.core import Engine, Playbook
+from golden import replay_log, run_spec
+from tactful.core import Playbook
 
 source = json.load(open("/spec/playbook.json"))
 failures = run_spec(json.load(open("/spec/golden.json")), source)
-
-# The demo log, one feed per event, as tactful replay does it.
-playbook = Playbook.from_dict(source)
-engines, rows = {}, []
-for line in open("/spec/events.jsonl"):
-    event = json.loads(line)
-    engine = engines.setdefault(event["visitor"], Engine(playbook, visitor_id=event["visitor"]))
-    for d in engine.feed([event], event["t"]):
-        rows.append({"visitor": event["visitor"], **d.to_dict()})
+rows = replay_log(Playbook.from_dict(source), open("/spec/events.jsonl"))  # tactful replay's way
 json.dumps({"python": sys.version.split()[0], "failures": failures, "replay": rows})
 `);
 process.stdout.write(result);

@@ -11,7 +11,8 @@ import shutil
 import subprocess
 
 import pytest
-from tactful.core import Engine, Playbook
+from golden import replay_log
+from tactful.core import Playbook
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js")
 
@@ -35,10 +36,5 @@ def test_golden_spec_passes_in_pyodide(pyodide_run):
 
 
 def test_pyodide_decisions_equal_cpython(pyodide_run, root, demo_source):
-    playbook = Playbook.from_dict(demo_source)
-    engines, rows = {}, []
-    for line in (root / "demo" / "events.jsonl").read_text().splitlines():
-        event = json.loads(line)
-        engine = engines.setdefault(event["visitor"], Engine(playbook, visitor_id=event["visitor"]))
-        rows.extend({"visitor": event["visitor"], **d.to_dict()} for d in engine.feed([event], event["t"]))
+    rows = replay_log(Playbook.from_dict(demo_source), (root / "demo" / "events.jsonl").read_text().splitlines())
     assert rows and pyodide_run["replay"] == rows

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import json
 
-from tactful.core import Engine, Playbook, VisitorState, holdout_bucket
+from tactful.core import Playbook, Replay, Row, holdout_bucket, replay_lines
 
 SPEC_VERSION = 1
 COMPARED = ("t", "action", "trigger", "kind", "offer", "arm", "reasons", "eligible")
@@ -30,25 +30,25 @@ def merge(base, overrides):
 
 def run_case(playbook_source: dict, case: dict) -> dict:
     """The decisions and skip counts a case actually gives."""
-    playbook = Playbook.from_dict(merge(playbook_source, case.get("overrides", {})))
-    engine = Engine(playbook, visitor_id=case["visitor"])
+    replay = Replay(Playbook.from_dict(merge(playbook_source, case.get("overrides", {}))))
+    visitor = case["visitor"]
     decisions = []
-    skipped: dict[str, int] = {}
     for feed in case["feeds"]:
         if feed.get("reload"):
-            # A page load in the browser: the worker restarts from the stored record.
-            _add(skipped, engine.skipped)
-            engine = Engine(playbook, state=VisitorState.from_bytes(engine.state.to_bytes()))
-        for decision in engine.feed(feed["events"], feed["now"]):
+            replay.reload(visitor)  # a page load in the browser: the worker restarts from the stored record
+        for decision in replay.feed(visitor, feed["events"], feed["now"]):
             row = decision.to_dict()
             decisions.append({k: row[k] for k in COMPARED if k in row})
-    _add(skipped, engine.skipped)
-    return {"decisions": decisions, "skipped": dict(sorted(skipped.items()))}
+    return {"decisions": decisions, "skipped": replay.skipped}
 
 
-def _add(total: dict[str, int], more: dict[str, int]) -> None:
-    for reason, count in more.items():
-        total[reason] = total.get(reason, 0) + count
+def replay_log(playbook: Playbook, lines) -> list[dict]:
+    """Every decision of a JSONL log (``tactful replay``'s way), as plain rows."""
+    return [
+        {"visitor": item.visitor, **item.decision.to_dict()}
+        for item in replay_lines(Replay(playbook), lines)
+        if isinstance(item, Row)
+    ]
 
 
 def run_spec(spec: dict, playbook_source: dict) -> list[str]:

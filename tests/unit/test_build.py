@@ -9,7 +9,7 @@ import json
 import zipfile
 
 import pytest
-from tactful.build import (
+from tactful.bundle import (
     BuildError,
     compile_playbook,
     engine_wheel,

@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from tactful.core import EVENT_TYPES, Engine
-from tactful.core._events import Event, clean_event
+from tactful.core import EVENT_TYPES, Engine, Event, clean_event
 
 
 @pytest.mark.parametrize(

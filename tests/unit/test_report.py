@@ -8,9 +8,9 @@ import pytest
 from statsmodels.stats.proportion import confint_proportions_2indep, samplesize_proportions_2indep_onetail
 
 from tactful.cli import main
-from tactful.proxy import Store
-from tactful.report import build_report, render_html, render_text, summarize
-from tactful.simulate import simulate
+from tactful.proxy import Store, price_requests
+from tactful.demo import report_from_store
+from tactful.lift import render_html, render_text, simulate, summarize
 
 
 def row(visitor, arm, eligible=True, converted=False, trigger="cart_exit", phase=1, bot=False, dismissed=False,
@@ -77,7 +77,9 @@ def test_html_is_self_contained(fixed_rows):
 
 def test_simulation_is_deterministic_and_never_bothers_buyers_or_bots(demo_playbook):
     first = simulate(demo_playbook, 600, seed=3)
+    first = first.priced(*price_requests(demo_playbook, first.requests))
     again = simulate(demo_playbook, 600, seed=3)
+    again = again.priced(*price_requests(demo_playbook, again.requests))
     assert first.outcomes == again.outcomes and first.model_calls == again.model_calls
     assert first.shown_to_converted == 0 and first.shown_to_bots == 0
     assert first.interventions > 0 and 0 < first.model_calls <= first.message_requests
@@ -101,8 +103,8 @@ def test_simulate_then_report_from_the_command_line(tmp_path, capsys):
         store.upsert_outcome(type("B", (), dict(visitor="real", session="real:1", arm="treatment", eligible=True,
                                                 intervened=True, converted=True, value=9.0, trigger="cart_exit",
                                                 phase=1, dismissed=False, accepted=True, bot=False))(), 0.0)  # fmt: skip
-        assert build_report(store, 0.1).synthetic is False  # real data wins once there is some
-        assert build_report(store, 0.1, "synthetic").synthetic is True
+        assert report_from_store(store, 0.1).synthetic is False  # real data wins once there is some
+        assert report_from_store(store, 0.1, "synthetic").synthetic is True
     finally:
         store.close()
 

@@ -13,7 +13,7 @@ from statsmodels.stats.proportion import (
     samplesize_proportions_2indep_onetail,
 )
 
-from tactful import stats
+from tactful.lift import stats
 
 VECTORS = [(60, 1000, 40, 900), (367, 3930, 28, 446), (7, 365, 0, 52), (0, 50, 0, 60), (5, 5, 3, 9),
            (1200, 20000, 95, 2100), (1, 3, 2, 3)]  # fmt: skip

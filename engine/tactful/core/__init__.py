@@ -22,9 +22,11 @@ from ._errors import (
     WireError,
     WireVersionError,
 )
-from ._events import EVENT_TYPES, PAGE_KINDS
+from ._events import EVENT_TYPES, PAGE_KINDS, Event, clean_event
+from ._host import Host
 from ._holdout import HOLDOUT, TREATMENT, assign_arm, fnv1a_32, holdout_bucket
 from ._playbook import WIDGET_KINDS, Offer, Playbook, Trigger, load_playbook
+from ._replay import LineProblem, Replay, Row, replay_lines
 from ._state import SESSION_TIMEOUT, STATE_VERSION, VisitorState
 from ._wire import (
     CONTENT_TYPE,
@@ -59,8 +61,11 @@ __all__ = [
     "WIRE_VERSION",
     "Decision",
     "Engine",
+    "Event",
     "HashVersionError",
+    "Host",
     "LeadReply",
+    "LineProblem",
     "LeadRequest",
     "MessageReply",
     "MessageRequest",
@@ -69,7 +74,9 @@ __all__ = [
     "Playbook",
     "PlaybookError",
     "ReplyReply",
+    "Replay",
     "ReplyRequest",
+    "Row",
     "StateError",
     "TactfulError",
     "TokenReply",
@@ -78,10 +85,12 @@ __all__ = [
     "WireError",
     "WireVersionError",
     "assign_arm",
+    "clean_event",
     "decode",
     "encode",
     "fnv1a_32",
     "holdout_bucket",
     "load_playbook",
     "message_request",
+    "replay_lines",
 ]

@@ -36,6 +36,8 @@ from tactful.core import (
     encode,
 )
 
+from tactful.playbook_file import read_playbook
+
 from ._config import ProxyConfig, secret_file
 from ._errors import (
     BadRequest,
@@ -48,7 +50,7 @@ from ._errors import (
 from ._metrics import Metrics
 from ._outbox import Outbox
 from ._protect import MessageCache, TokenBuckets, VisitorTokens
-from ._store import Store, today
+from ._store import Store, spend_day
 from ._words import Words
 from ._writers import Writer, make_writer
 
@@ -75,7 +77,7 @@ class Proxy:
         self.writer = writer
         self.outbox = Outbox(self.store, self.metrics, config, clock)
         self.metrics.gauge("tactful_outbox_rows", lambda: {(("state", k),): v for k, v in self.store.outbox_counts().items()})
-        self.metrics.gauge("tactful_spend_usd_today", lambda: {(): self.store.spend(today(self.clock()))["spent"]})
+        self.metrics.gauge("tactful_spend_usd_today", lambda: {(): self.store.spend(spend_day(self.clock()))["spent"]})
 
     # -- plumbing ---------------------------------------------------------------
 
@@ -222,9 +224,7 @@ def create_app(
 ) -> Starlette:
     """The proxy as an ASGI app. ``extra_routes`` lets ``tactful demo`` mount the shop beside it."""
     if playbook is None:
-        from tactful.cli import read_playbook
-
-        playbook = read_playbook(str(config.playbook))
+        playbook = read_playbook(config.playbook)
     proxy = Proxy(config, playbook, make_writer(config, transport))
 
     @contextlib.asynccontextmanager

@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS spend (
 """
 
 
-def today(now: float) -> str:
+def spend_day(now: float) -> str:
     """The UTC day the spend cap counts against."""
     return dt.datetime.fromtimestamp(now, dt.timezone.utc).strftime("%Y-%m-%d")
 
@@ -140,6 +140,15 @@ class Store:
              beacon.value, beacon.trigger, beacon.phase, beacon.dismissed, beacon.accepted, beacon.bot,
              synthetic, now),  # fmt: skip
         )
+
+    def replace_synthetic(self, outcomes, meta: dict, now: float) -> None:
+        """Replace earlier synthetic outcomes with these, and record the run's figures (``meta``)."""
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("DELETE FROM outcomes WHERE synthetic = 1")
+            for beacon in outcomes:
+                self.upsert_outcome(beacon, now, synthetic=True)
+            self.set_meta("synthetic", meta)
 
     def outcomes(self) -> list[dict]:
         cursor = self.db.execute("SELECT * FROM outcomes")

@@ -7,9 +7,13 @@ checks whatever comes back.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from tactful.core import (
     MessageReply,
@@ -20,12 +24,13 @@ from tactful.core import (
 )
 
 from . import _guard
+from ._config import ProxyConfig, load_config
 from ._errors import BadRequest, WriterError
 from ._metrics import Metrics
 from ._protect import MessageCache
 from ._scope import support_topic
-from ._store import Store, today
-from ._writers import Writer
+from ._store import Store, spend_day
+from ._writers import StandInWriter, Writer
 
 log = logging.getLogger("tactful.proxy")
 
@@ -116,7 +121,7 @@ class Words:
         price_in, price_out = self.config.price(self.writer.model)
         max_out = self.config.max_output_tokens
         worst = ((len(SYSTEM) + len(user)) / 3 + 64) * price_in / 1e6 + max_out * price_out / 1e6
-        day = today(self.clock())
+        day = spend_day(self.clock())
         if not self.store.reserve(day, worst, self.config.daily_usd):
             self.metrics.inc("tactful_model_skipped_total", reason="budget")
             return None
@@ -155,3 +160,54 @@ def _offer_facts(offer) -> dict | None:
     if offer.amount:
         facts["amount"] = offer.amount
     return facts
+
+
+def create_words(config: ProxyConfig, playbook: Playbook, writer: Writer, store: Store,
+                 clock=time.time, metrics: Metrics | None = None) -> Words:  # fmt: skip
+    """The message path on its own (cache, spend cap, model, guard, template), outside an HTTP server."""
+    cache = MessageCache(config.cache_ttl, config.cache_entries, clock=clock)
+    return Words(playbook, writer, store, cache, metrics or Metrics(), config, clock)
+
+
+def price_requests(
+    playbook: Playbook,
+    requests: list[tuple[float, MessageRequest]],
+    writer: Writer | None = None,
+    cache_ttl: float | None = None,
+) -> tuple[int, float]:
+    """(model calls, USD) to answer ``requests`` (time, request) in order through the real message path.
+
+    Time is the requests' own: the cache expires as it would have. The default writer is a
+    ``StandInWriter`` priced as claude-haiku-4-5; no network, a throwaway store.
+    """
+    writer = writer or StandInWriter()
+    calls_before = getattr(writer, "calls", 0)
+    clock = {"now": requests[0][0] if requests else 0.0}
+    with tempfile.TemporaryDirectory() as tmp:
+        overrides = {"cache_ttl": cache_ttl} if cache_ttl is not None else {}
+        config = load_config(None, env={}, data_dir=Path(tmp), daily_usd=1e9, **overrides)
+        store = Store(Path(tmp) / "priced.sqlite3")
+        words = create_words(config, playbook, writer, store, clock=lambda: clock["now"])
+
+        async def ask() -> None:
+            for at, request in requests:
+                clock["now"] = at
+                await words.message(request)
+
+        try:
+            _run(ask())
+            cost = store.spend_total()["spent"]
+        finally:
+            store.close()
+    return getattr(writer, "calls", 0) - calls_before, cost
+
+
+def _run(coroutine) -> None:
+    """asyncio.run, also from code that already has a running event loop (it gets a thread)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(coroutine)
+        return
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, coroutine).result()

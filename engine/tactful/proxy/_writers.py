@@ -44,6 +44,28 @@ class TemplateWriter(Writer):
     """The embedded default: no model, the playbook's own text."""
 
 
+class StandInWriter(Writer):
+    """A model that always answers the same words at a fixed token count, priced as ``model``.
+
+    For simulations and benchmarks: the real message path (cache, spend cap, guard)
+    runs around it, without a network.
+    """
+
+    name = "stand-in"
+
+    def __init__(self, text: str = "Happy to help you decide.", input_tokens: int = 320, output_tokens: int = 40,
+                 model: str = "claude-haiku-4-5"):  # fmt: skip
+        self.text = text
+        self.input_tokens = input_tokens
+        self.output_tokens = output_tokens
+        self.model = model
+        self.calls = 0
+
+    async def write(self, system: str, user: str, max_tokens: int) -> Written:
+        self.calls += 1
+        return Written(self.text, self.input_tokens, self.output_tokens, self.model)
+
+
 class Breaker:
     """Opens after ``threshold`` consecutive failures, for ``cooldown`` seconds."""
 

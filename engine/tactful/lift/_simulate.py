@@ -24,22 +24,18 @@ product_questions +2, longform_lead +0.5. Holdout visitors are eligible but neve
 shown anything, so they never get the uplift. A visit that buys sends ``convert``
 to the engine, which then stays silent on every later visit.
 
-Each shown intervention asks for words through the proxy's real message path
-(cache and spend accounting) with a stand-in model priced as claude-haiku-4-5,
-so the report's cost figures follow the same arithmetic as live traffic.
+Each shown intervention asks for words; ``tactful simulate`` prices those requests
+through the proxy's real message path (cache and spend accounting) with a stand-in
+model priced as claude-haiku-4-5, so the report's cost figures follow the same
+arithmetic as live traffic.
 """
 
 from __future__ import annotations
 
-import asyncio
 import random
-from concurrent.futures import ThreadPoolExecutor
-import tempfile
-import time
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 
-from tactful.core import Engine, Playbook, message_request
+from tactful.core import MessageRequest, OutcomeBeacon, Playbook, Replay, message_request
 
 PERSONAS = {  # name: (share, base conversion per visit)
     "browser": (0.35, 0.02),
@@ -142,17 +138,35 @@ def persona_visit(rng: random.Random, persona: str, start: float, number: int, c
     return v.events, cart
 
 
+def pick_persona(rng: random.Random) -> str:
+    """A persona drawn by its share of traffic."""
+    return rng.choices(list(PERSONAS), [share for share, _ in PERSONAS.values()])[0]
+
+
+def random_visit(rng: random.Random, start: float) -> list[dict]:
+    """The events of one first visit by a persona drawn by share: the visitor model the benchmarks use."""
+    return persona_visit(rng, pick_persona(rng), start, 1, 0)[0]
+
+
 @dataclass
 class SimulationResult:
     visitors: int
     visits: int
     interventions: int
-    message_requests: int
-    model_calls: int
-    cost_usd: float
     shown_to_converted: int
     shown_to_bots: int
-    outcomes: list
+    outcomes: list[OutcomeBeacon]
+    requests: list[tuple[float, MessageRequest]]  # words asked for, in time order
+    model_calls: int = 0  # filled in by whoever prices the requests (see ``priced``)
+    cost_usd: float = 0.0
+
+    @property
+    def message_requests(self) -> int:
+        return len(self.requests)
+
+    def priced(self, model_calls: int, cost_usd: float) -> SimulationResult:
+        """This result with the model calls and cost of answering its requests."""
+        return replace(self, model_calls=model_calls, cost_usd=cost_usd)
 
 
 def simulate(playbook: Playbook, visitors: int, seed: int = 7, start: float = 1_800_000_000.0,
@@ -160,33 +174,18 @@ def simulate(playbook: Playbook, visitors: int, seed: int = 7, start: float = 1_
     """Run ``visitors`` synthetic visitors through the engine; outcomes are labelled synthetic by the caller.
 
     ``observer(persona, events, converted_before)``, if given, sees every visit (for baselines).
+    The words each shown intervention asks for are returned in ``requests``: price them
+    with the proxy's real message path (``tactful.proxy.price_requests``).
     """
-    from tactful.proxy import load_config
-    from tactful.proxy._metrics import Metrics
-    from tactful.proxy._protect import MessageCache
-    from tactful.proxy._store import Store
-    from tactful.proxy._words import Words
-    from tactful.proxy._writers import Writer, Written
-
-    class StandInModel(Writer):
-        name = "simulated"
-        model = "claude-haiku-4-5"
-        calls = 0
-
-        async def write(self, system: str, user: str, max_tokens: int) -> Written:
-            StandInModel.calls += 1
-            return Written("Happy to help you decide.", 320, 40, self.model)
-
     rng = random.Random(seed)
-    names = list(PERSONAS)
-    shares = [PERSONAS[n][0] for n in names]
-    clock = {"now": start}
-    requests: list[tuple[float, object]] = []
+    replay = Replay(playbook)
+    requests: list[tuple[float, MessageRequest]] = []
     outcomes = []
     interventions = shown_converted = shown_bots = visits = 0
     for i in range(visitors):
-        persona = rng.choices(names, shares)[0]
-        engine = Engine(playbook, visitor_id=f"sim-{seed}-{i}")
+        persona = pick_persona(rng)
+        visitor = f"sim-{seed}-{i}"
+        engine = replay.engine(visitor)
         t = start + rng.uniform(0, days * 86400)
         cart = 0
         count = rng.randint(2, 3) if persona == "returner" else rng.choice([1, 1, 1, 2, 3])
@@ -197,7 +196,7 @@ def simulate(playbook: Playbook, visitors: int, seed: int = 7, start: float = 1_
                 observer(persona, events, engine.state.conversions > 0)
             shown = []
             for event in events:
-                for decision in engine.feed([event], event["t"]):
+                for decision in replay.feed(visitor, [event]):
                     if decision.intervene:
                         shown.append(decision)
                         shown_converted += 1 if engine.state.conversions else 0
@@ -209,57 +208,21 @@ def simulate(playbook: Playbook, visitors: int, seed: int = 7, start: float = 1_
             for decision in shown:
                 roll = rng.random()
                 if roll < DISMISS:
-                    engine.feed([{"t": end + 1, "type": "dismiss", "trigger": decision.trigger}], end + 1)
+                    replay.feed(visitor, [{"t": end + 1, "type": "dismiss", "trigger": decision.trigger}])
                 else:
                     if roll < DISMISS + ACCEPT:
-                        engine.feed([{"t": end + 1, "type": "accept", "trigger": decision.trigger}], end + 1)
+                        replay.feed(visitor, [{"t": end + 1, "type": "accept", "trigger": decision.trigger}])
                     p += UPLIFT.get(decision.trigger, 0.0)
             converted = engine.state.conversions == 0 and rng.random() < p
             if converted:
                 value = round(rng.uniform(15, 180), 2)
-                engine.feed([{"t": end + 2, "type": "convert", "value": value}], end + 2)
+                replay.feed(visitor, [{"t": end + 2, "type": "convert", "value": value}])
                 cart = 0
             beacon = engine.outcome()
             if beacon is not None:
                 outcomes.append(beacon)
             t = end + rng.uniform(1, 3) * 86400
     requests.sort(key=lambda r: r[0])
-    with tempfile.TemporaryDirectory() as tmp:
-        config = load_config(None, env={}, data_dir=Path(tmp), daily_usd=1e9)
-        store = Store(Path(tmp) / "simulated.sqlite3")
-        words = Words(playbook, StandInModel(), store, MessageCache(config.cache_ttl, config.cache_entries,
-                                                                    clock=lambda: clock["now"]),
-                      Metrics(), config, clock=lambda: clock["now"])  # fmt: skip
-
-        async def ask() -> None:
-            for at, request in requests:
-                clock["now"] = at
-                await words.message(request)
-
-        _run(ask())
-        cost = sum(store.spend(day)["spent"] for (day,) in store.db.execute("SELECT day FROM spend").fetchall())
-        store.close()
-    return SimulationResult(visitors, visits, interventions, len(requests), StandInModel.calls, cost,
-                            shown_converted, shown_bots, outcomes)  # fmt: skip
+    return SimulationResult(visitors, visits, interventions, shown_converted, shown_bots, outcomes, requests)
 
 
-def _run(coroutine) -> None:
-    """asyncio.run, also from code that already has a running event loop (it gets a thread)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        asyncio.run(coroutine)
-        return
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, coroutine).result()
-
-
-def store_synthetic(store, result: SimulationResult) -> None:
-    """Replace earlier synthetic outcomes with these, and record the run's model calls and cost."""
-    store.db.execute("DELETE FROM outcomes WHERE synthetic = 1")
-    now = time.time()
-    for beacon in result.outcomes:
-        store.upsert_outcome(beacon, now, synthetic=True)
-    store.set_meta("synthetic", {"visitors": result.visitors, "visits": result.visits,
-                                 "model_calls": result.model_calls, "cost_usd": result.cost_usd,
-                                 "message_requests": result.message_requests})  # fmt: skip

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 
-from tactful import stats
+from . import stats
 
 ALPHA = 0.05
 SRM_ALARM = 0.001
@@ -309,19 +309,19 @@ cost ${s.cost_usd:.4f}.</p>
 """
 
 
-def build_report(store, holdout_fraction: float, include: str = "auto") -> Summary:
-    """Summarise a proxy store's outcomes: real ones, or synthetic ones when there are no real ones."""
-    rows = store.outcomes()
-    real = [r for r in rows if not r["synthetic"]]
+def build_report(
+    outcomes: list[dict],
+    holdout_fraction: float,
+    include: str = "auto",
+    synthetic_costs: tuple[int, float] = (0, 0.0),
+    real_costs: tuple[int, float] = (0, 0.0),
+) -> Summary:
+    """Summarise stored outcome rows: real ones, or synthetic ones when there are no real ones.
+
+    ``synthetic_costs`` and ``real_costs`` are (model calls, USD) for each kind of traffic.
+    """
+    real = [r for r in outcomes if not r["synthetic"]]
     synthetic = include == "synthetic" or (include == "auto" and not real)
-    chosen = [r for r in rows if bool(r["synthetic"]) == synthetic]
-    if synthetic:
-        meta = store.get_meta("synthetic", {}) or {}
-        calls, cost = int(meta.get("model_calls", 0)), float(meta.get("cost_usd", 0.0))
-    else:
-        total = store.spend_total()
-        calls, cost = int(total["calls"]), float(total["spent"])
-    return summarize(chosen, holdout_fraction, calls, cost, synthetic)
-
-
-__all__ = ["Comparison", "Summary", "build_report", "compare", "render_html", "render_text", "summarize"]
+    chosen = [r for r in outcomes if bool(r["synthetic"]) == synthetic]
+    calls, cost = synthetic_costs if synthetic else real_costs
+    return summarize(chosen, holdout_fraction, int(calls), float(cost), synthetic)

@@ -31,8 +31,9 @@ from pathlib import Path
 
 from tactful import __version__
 from tactful.core import PlaybookError, TactfulError
+from tactful.playbook_file import read_playbook
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PYODIDE_VERSION = "314.0.7"
 RUNTIME_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json")
 ASSET_PLACEHOLDER = "/*__TACTFUL_ASSETS__*/null"
@@ -163,8 +164,6 @@ def engine_wheel() -> tuple[str, bytes]:
 
 def compile_playbook(path: Path) -> bytes:
     """Validate a playbook file and return its canonical JSON; a bad one fails the build."""
-    from tactful.cli import read_playbook
-
     try:
         playbook = read_playbook(str(path))
     except PlaybookError as err:
