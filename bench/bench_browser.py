@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "engine"), str(ROOT / "tests" / "e2e"), str(ROOT / "bench")]
 
 from site_server import SiteServer  # noqa: E402
+
 from tactful.bundle import ensure_built  # noqa: E402
 from tactful.core import Host  # noqa: E402
 from tactful.lift import random_visit  # noqa: E402

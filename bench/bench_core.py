@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT / "engine"))
 from tactful.core import Replay, VisitorState, load_playbook  # noqa: E402
 from tactful.lift import random_visit  # noqa: E402
 
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sessions", type=int, default=10000)

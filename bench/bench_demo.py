@@ -34,7 +34,7 @@ POPUP_DWELL = 10.0
 def popup_fires(events: list[dict]) -> bool:
     """Does a 10-second time-on-page popup fire during this visit?"""
     views = [e["t"] for e in events if e["type"] == "page_view"] + [events[-1]["t"]]
-    return any(b - a >= POPUP_DWELL for a, b in zip(views, views[1:]))
+    return any(b - a >= POPUP_DWELL for a, b in zip(views, views[1:], strict=False))
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ import time
 import httpx
 import msgpack
 import uvicorn
+
 from tactful.core import CONTENT_TYPE, TokenReply, decode
 from tactful.proxy import create_app
 

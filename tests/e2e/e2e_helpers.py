@@ -72,7 +72,8 @@ def open_page(browser, site, path, **options):
     context.clock.install()
     page = context.new_page()
     page.goto(site.url + path)
-    assert wait_ready(page)["enabled"] is True
+    state = wait_ready(page)
+    assert state["enabled"] is True, state
     return context, page
 
 

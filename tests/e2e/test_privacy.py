@@ -12,6 +12,7 @@ from e2e_helpers import (
 )  # fmt: skip
 from fake_api import FakeApi
 from site_server import SiteServer
+
 from tactful.core import MessageRequest, OutcomeBeacon, WireError
 
 # favicon.ico is the browser's own request, not ours.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from loopback import RunningProxy, free_port
 from proxy_helpers import FakeModel
+
 from tactful.proxy import load_config
 
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import msgpack
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from proxy_helpers import FakeModel, model_overrides
+
 from tactful.core import CONTENT_TYPE, MessageReply, decode
 from tactful.proxy import spend_day
 

@@ -18,6 +18,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from golden import merge
 from loopback import free_port
+
 from tactful.core import (
     CONTENT_TYPE,
     LeadReply,

@@ -6,6 +6,7 @@ import time
 
 import pytest
 from proxy_helpers import model_overrides
+
 from tactful.core import MessageReply, ReplyReply, decode
 from tactful.proxy import spend_day
 

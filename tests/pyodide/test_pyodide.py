@@ -12,6 +12,7 @@ import subprocess
 
 import pytest
 from golden import replay_log
+
 from tactful.core import Playbook
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js")

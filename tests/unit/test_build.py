@@ -9,6 +9,7 @@ import json
 import zipfile
 
 import pytest
+
 from tactful.bundle import (
     BuildError,
     compile_playbook,

@@ -32,7 +32,7 @@ def run_replay(root, text, *extra):
 
 def test_replay_interleaved_visitors_with_bad_lines(root):
     a, b = lines_for("alice"), lines_for("v17", 0.5)  # v17 is in the demo holdout
-    mixed = [json.dumps(x) for pair in zip(a, b) for x in pair]
+    mixed = [json.dumps(x) for pair in zip(a, b, strict=True) for x in pair]
     mixed.insert(3, "{not json")
     mixed.insert(6, json.dumps({"t": 1, "type": "activity"}))  # no visitor
     mixed.append(json.dumps({"visitor": "alice", "t": 1, "type": "activity"}))  # out of order for alice

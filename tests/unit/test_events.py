@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+
 from tactful.core import EVENT_TYPES, Engine, Event, clean_event
 
 

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from golden import COMPARED, run_case, run_spec
+
 from tactful.core import GATES, WIDGET_KINDS, fnv1a_32
 
 

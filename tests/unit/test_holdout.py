@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from tactful.core import HashVersionError, assign_arm, fnv1a_32, holdout_bucket
 
 

@@ -7,6 +7,7 @@ import json
 
 import pytest
 from golden import merge
+
 from tactful.cli import main
 from tactful.core import Playbook, PlaybookError, load_playbook
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from golden import merge
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from tactful.core import SESSION_TIMEOUT, Engine, Playbook, VisitorState
 
 URLS = ["/", "/c/hats", "/p/mug", "/p/boots", "/pricing", "/cart", "/checkout", "/blog/care-guide", "/support", "/faq/x"]

@@ -8,9 +8,9 @@ import pytest
 from statsmodels.stats.proportion import confint_proportions_2indep, samplesize_proportions_2indep_onetail
 
 from tactful.cli import main
-from tactful.proxy import Store, price_requests
 from tactful.demo import report_from_store
 from tactful.lift import render_html, render_text, simulate, summarize
+from tactful.proxy import Store, price_requests
 
 
 def row(visitor, arm, eligible=True, converted=False, trigger="cart_exit", phase=1, bot=False, dismissed=False,

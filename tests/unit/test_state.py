@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgpack
 import pytest
+
 from tactful.core import STATE_VERSION, Engine, StateError, VisitorState
 
 
@@ -55,6 +56,7 @@ def test_unreadable_records_raise_state_error(blob):
 
 def test_the_arm_is_sticky(demo_source):
     from golden import merge
+
     from tactful.core import Playbook
 
     state = VisitorState(id="v17", arm="treatment")  # assigned before the holdout changed

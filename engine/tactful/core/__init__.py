@@ -23,8 +23,8 @@ from ._errors import (
     WireVersionError,
 )
 from ._events import EVENT_TYPES, PAGE_KINDS, Event, clean_event
-from ._host import Host
 from ._holdout import HOLDOUT, TREATMENT, assign_arm, fnv1a_32, holdout_bucket
+from ._host import Host
 from ._playbook import WIDGET_KINDS, Offer, Playbook, Trigger, load_playbook
 from ._replay import LineProblem, Replay, Row, replay_lines
 from ._state import SESSION_TIMEOUT, STATE_VERSION, VisitorState

@@ -25,12 +25,13 @@ be enough to fire.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from fnmatch import translate
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._state import VisitorState
+    from ._state import PageState, SessionState, VisitorState
 
 OPS: dict[str, Callable[[float, float], bool]] = {
     ">=": lambda a, b: a >= b,
@@ -43,38 +44,102 @@ OPS: dict[str, Callable[[float, float], bool]] = {
 TIME_OPS = (">=", "<", "<=")  # a time leaf must become true at a closed instant
 
 
+def _page(state: VisitorState) -> PageState | None:
+    return state.session.page if state.session else None
+
+
+def _hover_counts(state: VisitorState, match: Callable[[str], object] | None) -> list[int]:
+    page = _page(state)
+    if page is None:
+        return []
+    return [n for target, n in page.hovers.items() if match is None or match(target)]
+
+
+# A state signal's measure: (visitor state, the leaf's parameter matcher or name) -> value.
+Measure = Callable[["VisitorState", Any], float]
+# A time signal's base: the instant it counts from, or None when it is not running.
+Base = Callable[["VisitorState"], "float | None"]
+
+
+def _on_page(read: Callable[[PageState], float], baseline: float = 0.0) -> Measure:
+    def measure(state: VisitorState, _param: Any) -> float:
+        page = _page(state)
+        return read(page) if page is not None else baseline
+
+    return measure
+
+
+def _on_session(read: Callable[[SessionState, Any], float], baseline: float = 0.0) -> Measure:
+    def measure(state: VisitorState, param: Any) -> float:
+        return read(state.session, param) if state.session is not None else baseline
+
+    return measure
+
+
+def _page_base(read: Callable[[PageState], float | None]) -> Base:
+    def base(state: VisitorState) -> float | None:
+        page = _page(state)
+        return read(page) if page is not None else None
+
+    return base
+
+
 @dataclass(frozen=True, slots=True)
 class Signal:
+    """A named behaviour signal. A state signal has ``measure``; a time signal has ``base``."""
+
     name: str
     doc: str
     behavioural: bool
     baseline: float
-    time: bool = False
+    measure: Measure | None = None
+    base: Base | None = None
     param: str | None = None  # "target" (glob over hover targets) or "name" (track name)
+
+    @property
+    def time(self) -> bool:
+        return self.base is not None
 
 
 SIGNALS: dict[str, Signal] = {
     s.name: s
     for s in (
-        Signal("page_dwell", "seconds since this page was shown", False, 0.0, time=True),
-        Signal("idle_for", "seconds since the last interaction on this page (stillness)", False, 0.0, time=True),
-        Signal("hidden_for", "seconds the page has been hidden (0 while visible)", False, 0.0, time=True),
-        Signal("session_time", "seconds since this visit started", False, 0.0, time=True),
-        Signal("scroll_depth", "deepest scroll on this page, 0..1", True, 0.0),
-        Signal("active_time", "seconds of active interaction on this page", True, 0.0),
-        Signal("hovers", "hovers on this page over targets matching `target`", True, 0.0, param="target"),
-        Signal("hover_max", "most hovers over one target matching `target`", True, 0.0, param="target"),
-        Signal("hover_targets", "distinct targets matching `target` hovered", True, 0.0, param="target"),
-        Signal("exit_intent", "exit-intent gestures on this page", True, 0.0),
-        Signal("exit_intent_dwell", "seconds on the page when the latest exit-intent gesture came", True, 0.0),
-        Signal("cart_items", "items in the cart (carried across visits)", True, 0.0),
-        Signal("cart_value", "value of the cart", True, 0.0),
-        Signal("cart_added", "times items were added to the cart on this page", True, 0.0),
-        Signal("visits", "visits so far, this one included", True, 1.0),
-        Signal("page_views", "pages viewed this visit", False, 1.0),
-        Signal("track", "custom `track` events named `name` this visit", True, 0.0, param="name"),
+        Signal("page_dwell", "seconds since this page was shown", False, 0.0,
+               base=_page_base(lambda p: p.start)),
+        Signal("idle_for", "seconds since the last interaction on this page (stillness)", False, 0.0,
+               base=_page_base(lambda p: p.last_interaction)),
+        Signal("hidden_for", "seconds the page has been hidden (0 while visible)", False, 0.0,
+               base=_page_base(lambda p: p.hidden_since)),
+        Signal("session_time", "seconds since this visit started", False, 0.0,
+               base=lambda state: state.session.start if state.session else None),
+        Signal("scroll_depth", "deepest scroll on this page, 0..1", True, 0.0,
+               measure=_on_page(lambda p: p.scroll_depth)),
+        Signal("active_time", "seconds of active interaction on this page", True, 0.0,
+               measure=_on_page(lambda p: p.active_time)),
+        Signal("hovers", "hovers on this page over targets matching `target`", True, 0.0,
+               measure=lambda state, match: sum(_hover_counts(state, match)), param="target"),
+        Signal("hover_max", "most hovers over one target matching `target`", True, 0.0,
+               measure=lambda state, match: max(_hover_counts(state, match), default=0), param="target"),
+        Signal("hover_targets", "distinct targets matching `target` hovered", True, 0.0,
+               measure=lambda state, match: len(_hover_counts(state, match)), param="target"),
+        Signal("exit_intent", "exit-intent gestures on this page", True, 0.0,
+               measure=_on_page(lambda p: p.exit_intents)),
+        Signal("exit_intent_dwell", "seconds on the page when the latest exit-intent gesture came", True, 0.0,
+               measure=_on_page(lambda p: p.exit_dwell)),
+        Signal("cart_items", "items in the cart (carried across visits)", True, 0.0,
+               measure=lambda state, _: state.cart_items),
+        Signal("cart_value", "value of the cart", True, 0.0,
+               measure=lambda state, _: state.cart_value),
+        Signal("cart_added", "times items were added to the cart on this page", True, 0.0,
+               measure=_on_page(lambda p: p.cart_added)),
+        Signal("visits", "visits so far, this one included", True, 1.0,
+               measure=lambda state, _: state.visits),
+        Signal("page_views", "pages viewed this visit", False, 1.0,
+               measure=_on_session(lambda session, _: session.page_views, 1.0)),
+        Signal("track", "custom `track` events named `name` this visit", True, 0.0,
+               measure=_on_session(lambda session, name: session.tracks.get(name or "", 0)), param="name"),
     )
-}
+}  # fmt: skip
 
 
 def _glob(pattern: str) -> re.Pattern[str]:
@@ -117,54 +182,15 @@ class Leaf(Condition):
         return f"{self.signal.name}{suffix}"
 
     def _base(self, state: VisitorState) -> float | None:
-        session = state.session
-        page = session.page if session else None
-        name = self.signal.name
-        if name == "session_time":
-            return session.start if session else None
-        if page is None:
-            return None
-        if name == "page_dwell":
-            return page.start
-        if name == "idle_for":
-            return page.last_interaction
-        return page.hidden_since  # hidden_for
+        base = self.signal.base
+        return base(state) if base is not None else None
 
     def measure(self, state: VisitorState) -> float:
-        """The current value of a state signal."""
-        name = self.signal.name
-        session = state.session
-        page = session.page if session else None
-        if name == "cart_items":
-            return state.cart_items
-        if name == "cart_value":
-            return state.cart_value
-        if name == "visits":
-            return state.visits
-        if session is None:
+        """The current value of a state signal (a time signal has none: its baseline)."""
+        measure = self.signal.measure
+        if measure is None:
             return self.signal.baseline
-        if name == "page_views":
-            return session.page_views
-        if name == "track":
-            return session.tracks.get(self.param or "", 0)
-        if page is None:
-            return self.signal.baseline
-        if name == "scroll_depth":
-            return page.scroll_depth
-        if name == "active_time":
-            return page.active_time
-        if name == "exit_intent":
-            return page.exit_intents
-        if name == "exit_intent_dwell":
-            return page.exit_dwell
-        if name == "cart_added":
-            return page.cart_added
-        counts = [n for target, n in page.hovers.items() if self._match is None or self._match(target)]
-        if name == "hovers":
-            return sum(counts)
-        if name == "hover_max":
-            return max(counts, default=0)
-        return len(counts)  # hover_targets
+        return measure(state, self._match if self.signal.param == "target" else self.param)
 
     def holds(self, state: VisitorState, at: float) -> bool:
         if not self.signal.time:

@@ -13,7 +13,7 @@ holds, it either intervenes or is suppressed with its reason codes.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ._bot import bot_score
@@ -146,71 +146,86 @@ class Engine:
             session = self._new_session(t, session)
         session.last_t = t
         state.last_seen = t
-        page = session.page
-        data = event.data
-        kind = event.type
+        _APPLY[event.type](self, event, session, session.page)
 
-        if kind == "page_view":
-            page_kind = data.get("kind") or self.playbook.page_kind(data["url"])
-            session.page = PageState(
-                url=data["url"],
-                kind=page_kind,
-                product=data.get("product", ""),
-                category=data.get("category", ""),
-                start=t,
-                last_interaction=t,
-            )
-            session.page_views += 1
-        elif kind == "activity":
-            session.interactions += 1
-            self._interact(page, t)
-        elif kind == "scroll":
-            if page is not None:
-                page.scroll_depth = max(page.scroll_depth, data["depth"])
-            self._interact(page, t)
-        elif kind == "hover":
-            if page is not None:
-                _bump(page.hovers, data["target"])
-            self._interact(page, t)
-        elif kind == "exit_intent":
-            if page is not None:
-                page.exit_intents += 1
-                page.exit_dwell = t - page.start
-        elif kind == "visibility":
-            if page is not None:
-                if data["state"] == "hidden":
-                    if page.hidden_since is None:
-                        page.hidden_since = t
-                else:
-                    page.hidden_since = None
-                    page.last_interaction = t  # stillness restarts when the visitor comes back
-        elif kind == "cart":
-            if data["items"] > state.cart_items and page is not None:
-                page.cart_added += 1
-            state.cart_items = data["items"]
-            state.cart_value = data.get("value", state.cart_value if data["items"] else 0.0)
-            state.cart_currency = data.get("currency", state.cart_currency)
-            self._interact(page, t)
-        elif kind == "convert":
-            value = data.get("value", state.cart_value)
-            state.conversions += 1
-            state.value_total += value
-            session.converted = True
-            session.value += value
-            state.cart_items = 0
-            state.cart_value = 0.0
-        elif kind == "dismiss":
-            state.dismissals = (state.dismissals + [t])[-MAX_HISTORY:]
-            session.dismissed = True
-        elif kind == "accept":
-            state.accepts += 1
-            session.accepted = True
-        elif kind == "lead":
-            state.leads += 1
-        elif kind == "client":
-            session.client.update(data)
-        elif kind == "track":
-            _bump(session.tracks, data["name"])
+    # One handler per event type: (engine, event, session, page before the event).
+
+    def _on_page_view(self, event: Event, session: SessionState, _page: PageState | None) -> None:
+        data, t = event.data, event.t
+        session.page = PageState(
+            url=data["url"],
+            kind=data.get("kind") or self.playbook.page_kind(data["url"]),
+            product=data.get("product", ""),
+            category=data.get("category", ""),
+            start=t,
+            last_interaction=t,
+        )
+        session.page_views += 1
+
+    def _on_activity(self, event: Event, session: SessionState, page: PageState | None) -> None:
+        session.interactions += 1
+        self._interact(page, event.t)
+
+    def _on_scroll(self, event: Event, _session: SessionState, page: PageState | None) -> None:
+        if page is not None:
+            page.scroll_depth = max(page.scroll_depth, event.data["depth"])
+        self._interact(page, event.t)
+
+    def _on_hover(self, event: Event, _session: SessionState, page: PageState | None) -> None:
+        if page is not None:
+            _bump(page.hovers, event.data["target"])
+        self._interact(page, event.t)
+
+    def _on_exit_intent(self, event: Event, _session: SessionState, page: PageState | None) -> None:
+        if page is not None:
+            page.exit_intents += 1
+            page.exit_dwell = event.t - page.start
+
+    def _on_visibility(self, event: Event, _session: SessionState, page: PageState | None) -> None:
+        if page is None:
+            return
+        if event.data["state"] == "hidden":
+            if page.hidden_since is None:
+                page.hidden_since = event.t
+        else:
+            page.hidden_since = None
+            page.last_interaction = event.t  # stillness restarts when the visitor comes back
+
+    def _on_cart(self, event: Event, _session: SessionState, page: PageState | None) -> None:
+        state, data = self.state, event.data
+        if data["items"] > state.cart_items and page is not None:
+            page.cart_added += 1
+        state.cart_items = data["items"]
+        state.cart_value = data.get("value", state.cart_value if data["items"] else 0.0)
+        state.cart_currency = data.get("currency", state.cart_currency)
+        self._interact(page, event.t)
+
+    def _on_convert(self, event: Event, session: SessionState, _page: PageState | None) -> None:
+        state = self.state
+        value = event.data.get("value", state.cart_value)
+        state.conversions += 1
+        state.value_total += value
+        session.converted = True
+        session.value += value
+        state.cart_items = 0
+        state.cart_value = 0.0
+
+    def _on_dismiss(self, event: Event, session: SessionState, _page: PageState | None) -> None:
+        self.state.dismissals = (self.state.dismissals + [event.t])[-MAX_HISTORY:]
+        session.dismissed = True
+
+    def _on_accept(self, _event: Event, session: SessionState, _page: PageState | None) -> None:
+        self.state.accepts += 1
+        session.accepted = True
+
+    def _on_lead(self, _event: Event, _session: SessionState, _page: PageState | None) -> None:
+        self.state.leads += 1
+
+    def _on_client(self, event: Event, session: SessionState, _page: PageState | None) -> None:
+        session.client.update(event.data)
+
+    def _on_track(self, event: Event, session: SessionState, _page: PageState | None) -> None:
+        _bump(session.tracks, event.data["name"])
 
     def _new_session(self, t: float, previous: SessionState | None) -> SessionState:
         state = self.state
@@ -304,3 +319,21 @@ class Engine:
 def _bump(counts: dict[str, int], key: str) -> None:
     if key in counts or len(counts) < MAX_KEYS:
         counts[key] = counts.get(key, 0) + 1
+
+
+_Handler = Callable[[Engine, Event, SessionState, "PageState | None"], None]
+_APPLY: dict[str, _Handler] = {
+    "page_view": Engine._on_page_view,
+    "activity": Engine._on_activity,
+    "scroll": Engine._on_scroll,
+    "hover": Engine._on_hover,
+    "exit_intent": Engine._on_exit_intent,
+    "visibility": Engine._on_visibility,
+    "cart": Engine._on_cart,
+    "convert": Engine._on_convert,
+    "dismiss": Engine._on_dismiss,
+    "accept": Engine._on_accept,
+    "lead": Engine._on_lead,
+    "client": Engine._on_client,
+    "track": Engine._on_track,
+}

@@ -99,13 +99,13 @@ def _text_list(value: Any) -> list[str]:
 
 
 def _page_kind(value: Any) -> str:
-    if value not in PAGE_KINDS:
+    if not isinstance(value, str) or value not in PAGE_KINDS:
         raise _Invalid("unknown page kind")
     return value
 
 
 def _visibility(value: Any) -> str:
-    if value not in ("visible", "hidden"):
+    if not isinstance(value, str) or value not in ("visible", "hidden"):
         raise _Invalid("must be 'visible' or 'hidden'")
     return value
 
@@ -165,9 +165,9 @@ def clean_event(raw: Any, last_t: float | None) -> Event | str:
     if last_t is not None and t < last_t:
         return SKIP_OUT_OF_ORDER
     kind = raw.get("type")
-    fields = SCHEMA.get(kind) if isinstance(kind, str) else None
-    if fields is None:
+    if not isinstance(kind, str) or kind not in SCHEMA:
         return SKIP_UNKNOWN_TYPE
+    fields = SCHEMA[kind]
     data: dict[str, Any] = {}
     for name, (required, parse) in fields.items():
         if name not in raw or raw[name] is None:

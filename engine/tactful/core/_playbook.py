@@ -340,7 +340,7 @@ class _Validator:
             self.fail("pages", "must be a table of page kind -> list of URL globs")
             return ()
         out = []
-        for kind, globs in raw.items():
+        for kind in raw:
             if kind not in PAGE_KINDS:
                 self.fail(f"pages.{kind}", f"unknown page kind; known: {', '.join(PAGE_KINDS)}")
                 continue

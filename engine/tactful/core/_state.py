@@ -211,7 +211,8 @@ class VisitorState(_Record):
 
     def to_bytes(self) -> bytes:
         """Serialise with msgpack (what the browser stores)."""
-        return msgpack.packb(self.to_dict(), use_bin_type=True)
+        packed: bytes = msgpack.packb(self.to_dict(), use_bin_type=True)
+        return packed
 
     @classmethod
     def from_bytes(cls, blob: bytes) -> VisitorState:

@@ -128,7 +128,8 @@ class WireMessage:
 def encode(message: WireMessage) -> bytes:
     """msgpack bytes for a message (validated on the way out, too)."""
     type(message).from_dict(message.to_dict())
-    return msgpack.packb(message.to_dict(), use_bin_type=True)
+    packed: bytes = msgpack.packb(message.to_dict(), use_bin_type=True)
+    return packed
 
 
 def decode(cls: type[Any], body: bytes) -> Any:

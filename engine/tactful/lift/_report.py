@@ -97,7 +97,7 @@ def compare(label: str, rows: list[dict]) -> Comparison:
 
 def summarize(rows: list[dict], holdout_fraction: float, model_calls: int, cost_usd: float, synthetic: bool) -> Summary:
     humans = [r for r in rows if not r["bot"]]
-    visitors = {"treatment": set(), "holdout": set()}
+    visitors: dict[str, set[str]] = {"treatment": set(), "holdout": set()}
     for r in humans:
         visitors[r["arm"]].add(r["visitor"])
     counts = {arm: len(ids) for arm, ids in visitors.items()}

@@ -35,7 +35,6 @@ from tactful.core import (
     decode,
     encode,
 )
-
 from tactful.playbook_file import read_playbook
 
 from ._config import ProxyConfig, secret_file

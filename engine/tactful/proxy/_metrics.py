@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
+
+Labels = tuple[tuple[str, str], ...]
 
 
 class Metrics:
-    def __init__(self):
-        self.counters: dict[tuple[str, tuple[tuple[str, str], ...]], float] = defaultdict(float)
-        self.gauges: dict[str, callable] = {}
+    def __init__(self) -> None:
+        self.counters: dict[tuple[str, Labels], float] = defaultdict(float)
+        self.gauges: dict[str, Callable[[], dict[Labels, float]]] = {}
 
     def inc(self, name: str, amount: float = 1.0, **labels: str) -> None:
         self.counters[(name, tuple(sorted(labels.items())))] += amount

@@ -42,7 +42,7 @@ CREATE TABLE IF NOT EXISTS spend (
 
 def spend_day(now: float) -> str:
     """The UTC day the spend cap counts against."""
-    return dt.datetime.fromtimestamp(now, dt.timezone.utc).strftime("%Y-%m-%d")
+    return dt.datetime.fromtimestamp(now, dt.UTC).strftime("%Y-%m-%d")
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,7 @@ class Store:
     def outcomes(self) -> list[dict]:
         cursor = self.db.execute("SELECT * FROM outcomes")
         names = [c[0] for c in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     # -- spend ----------------------------------------------------------------
 
@@ -178,7 +178,7 @@ class Store:
             "SELECT spent, reserved, calls, input_tokens, output_tokens FROM spend WHERE day = ?", (day,)
         ).fetchone()
         keys = ("spent", "reserved", "calls", "input_tokens", "output_tokens")
-        return dict(zip(keys, row)) if row else dict.fromkeys(keys, 0)
+        return dict(zip(keys, row, strict=True)) if row else dict.fromkeys(keys, 0)
 
     def spend_total(self) -> dict:
         row = self.db.execute("SELECT COALESCE(SUM(spent), 0), COALESCE(SUM(calls), 0) FROM spend").fetchone()
