@@ -54,7 +54,7 @@ def create_demo_app(config, dist: Path, site: Path = SITE) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
-        async with proxy_app.router.lifespan_context(proxy_app):  # a mounted app's lifespan is ours to run
+        async with proxy_app.lifespan_context(proxy_app):  # a mounted app's lifespan is ours to run
             yield
 
     app = Starlette(

@@ -85,3 +85,13 @@ def test_site_calls_before_boot_are_queued(human_browser, site):
     stored = page.evaluate("localStorage.getItem('tactful:v1:state')")
     assert stored  # the engine saw the queued and the direct calls and stored the record
     context.close()
+
+
+def test_a_start_that_throws_early_still_settles_ready(human_browser, site):
+    # The browser misbehaves before the start-up timeout is even armed: `ready` must not hang.
+    throwing = "Object.defineProperty(Navigator.prototype, 'languages', { get() { throw new Error('no languages'); } });"
+    context, page, errors, warnings = visit(human_browser, site.url + "/site/cart.html", throwing)
+    state = wait_ready(page, timeout=10)
+    assert state["enabled"] is False and "no languages" in state["reason"]
+    assert_clean(page, errors, warnings)
+    context.close()

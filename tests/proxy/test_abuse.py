@@ -140,3 +140,25 @@ def test_concurrent_requests_never_overshoot_the_spend_cap(make_proxy):
     assert sources.count("model") == fake.calls == spend["calls"] >= 1
     assert sources.count("template") == 500 - fake.calls
     assert proxy.proxy.metrics.value("tactful_model_skipped_total", reason="budget") == 500 - fake.calls
+
+
+def test_a_token_in_the_header_is_limited_before_the_body_is_read(make_proxy):
+    proxy = make_proxy(visitor_per_minute=2, ip_per_minute=1000, max_body=256)
+    token = proxy.token()
+    headers = {"content-type": CONTENT_TYPE, "authorization": f"Bearer {token}"}
+    small = msgpack.packb(CART)
+    assert [proxy.client.post("/v1/message", content=small, headers=headers).status_code for _ in range(2)] == [200, 200]
+    # Over the limit, an oversized body is not even read: the limit answers first.
+    limited = proxy.client.post("/v1/message", content=b"x" * 5000, headers=headers)
+    assert limited.status_code == 429 and limited.json()["error"]
+    body, sig = token.split(".")
+    forged = {**headers, "authorization": f"Bearer {body}.{'A' if sig[0] != 'A' else 'B'}{sig[1:]}"}
+    assert proxy.client.post("/v1/message", content=small, headers=forged).status_code == 403
+
+
+def test_cors_headers_ride_on_refusals_too(make_proxy):
+    # A browser can only read a 4xx's reason when the refusal carries the CORS header as well.
+    proxy = make_proxy(allowed_origins=("https://shop.example",))
+    refused = proxy.post("/v1/lead", {"v": 1, "email": "a@b.example", "trigger": "cart_exit", "page_kind": "cart"},
+                         proxy.token(), origin="https://shop.example")  # fmt: skip
+    assert refused.status_code == 400 and refused.headers["access-control-allow-origin"] == "https://shop.example"

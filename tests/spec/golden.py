@@ -1,7 +1,7 @@
 """Runs the golden spec file (tests/spec/golden.json) against tactful.core.
 
 Pure: standard library plus tactful.core, so the very same module runs under
-CPython (tests/unit/test_golden.py) and inside Pyodide (tests/pyodide/).
+CPython (tests/core/test_golden.py) and inside Pyodide (tests/bundle/test_pyodide.py).
 Each case names its visitor, optional playbook overrides, a list of feeds
 (events + now) and the exact decisions and skip counts they must give.
 """

@@ -19,6 +19,7 @@ from ._build import (
     fetch_wheels,
     read_lock,
 )
+from ._contract import render_contract_js
 
 __all__ = [
     "PYODIDE_VERSION",
@@ -30,4 +31,5 @@ __all__ = [
     "ensure_built",
     "fetch_wheels",
     "read_lock",
+    "render_contract_js",
 ]

@@ -33,10 +33,11 @@ from tactful import __version__
 from tactful.core import PlaybookError, TactfulError
 from tactful.playbook_file import read_playbook
 
+from ._javascript import ASSET_PLACEHOLDER, JavaScriptError, bundle_javascript
+
 ROOT = Path(__file__).resolve().parents[3]
 PYODIDE_VERSION = "314.0.7"
 RUNTIME_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json")
-ASSET_PLACEHOLDER = "/*__TACTFUL_ASSETS__*/null"
 ZIP_EPOCH = (2020, 1, 1, 0, 0, 0)  # fixed timestamps: the same sources give the same wheel bytes
 
 
@@ -211,19 +212,20 @@ def build(out: Path, playbook: Path | None = None, *, browser: Path | None = Non
         blobs[f"{wheels_dir}/{name}"] = data
         wheel_list.append({"url": f"{wheels_dir}/{name}", "integrity": sri(data)})
 
+    try:
+        scripts = bundle_javascript(browser, ROOT)
+    except JavaScriptError as err:
+        raise BuildError(str(err)) from err
     assets: dict[str, object] = {"version": __version__, "runtime": f"{runtime_dir}/", "wheels": wheel_list}
-    for key, source in (("worker", "worker.js"), ("widget", "widget.js")):
-        data = (browser / source).read_bytes()
-        blobs[f"assets/{_hashed(source, data)}"] = data
-        assets[key] = f"assets/{_hashed(source, data)}"
+    for key in ("worker", "widget"):
+        data = scripts[f"{key}.js"]
+        assets[key] = f"assets/{_hashed(f'{key}.js', data)}"
+        blobs[str(assets[key])] = data
     assets["playbook"] = f"assets/{_hashed('playbook.json', playbook_json)}"
     blobs[str(assets["playbook"])] = playbook_json
-
-    loader = (browser / "tactful.js").read_text()
-    if ASSET_PLACEHOLDER not in loader:
-        raise BuildError("browser/tactful.js lost its asset placeholder")
-    loader = loader.replace(ASSET_PLACEHOLDER, json.dumps(assets, separators=(",", ":")))
-    blobs["tactful.js"] = loader.encode()
+    # The asset map goes in as a JS string literal holding JSON (the loader JSON.parses it).
+    literal = json.dumps(json.dumps(assets, separators=(",", ":")))
+    blobs["tactful.js"] = scripts["tactful.js"].replace(ASSET_PLACEHOLDER.encode(), literal.encode())
 
     if out.exists():
         shutil.rmtree(out)
@@ -248,8 +250,9 @@ def build(out: Path, playbook: Path | None = None, *, browser: Path | None = Non
 def ensure_built(out: Path, playbook: Path | None = None) -> Path:
     """Build unless ``out`` already holds a bundle built from the current sources."""
     stamp = out / ".sources"
-    sources = [ROOT / "browser" / n for n in ("tactful.js", "worker.js", "widget.js")]
+    sources = [p for p in sorted((ROOT / "browser").rglob("*.js")) if "generated" not in p.parts]
     sources += sorted((ROOT / "engine" / "tactful" / "core").glob("*.py"))
+    sources += sorted((ROOT / "engine" / "tactful" / "bundle").glob("*.py"))
     sources.append(playbook or ROOT / "demo" / "playbook.toml")
     digest = _dir_hash({str(p): p.read_bytes() for p in sources})
     if not (stamp.exists() and stamp.read_text() == digest and (out / "manifest.json").exists()):

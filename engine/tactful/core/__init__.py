@@ -11,6 +11,7 @@ gives the same decisions here and there.
 []
 """
 
+from ._bridge import BRIDGE_VERSION, CARD_FIELDS, FROM_WORKER, OFFER_DETAIL_FIELDS, TO_WORKER, BridgeMessage
 from ._conditions import SIGNALS
 from ._decision import GATES, INTERVENE, REASON_DOCS, SUPPRESS, Decision
 from ._engine import Engine
@@ -45,6 +46,12 @@ from ._wire import (
 )
 
 __all__ = [
+    "BRIDGE_VERSION",
+    "CARD_FIELDS",
+    "FROM_WORKER",
+    "OFFER_DETAIL_FIELDS",
+    "TO_WORKER",
+    "BridgeMessage",
     "CONTENT_TYPE",
     "EVENT_TYPES",
     "GATES",

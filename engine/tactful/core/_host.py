@@ -16,6 +16,7 @@ import base64
 import json
 from typing import Any
 
+from ._bridge import OFFER_DETAIL_FIELDS
 from ._decision import Decision
 from ._engine import Engine
 from ._errors import StateError, WireError
@@ -71,6 +72,7 @@ class Host:
         return json.dumps([self._widget(d) for d in decisions])
 
     def _widget(self, decision: Decision) -> dict[str, Any]:
+        """The card for one decision (its fields: ``CARD_FIELDS`` in the bridge contract)."""
         out = decision.to_dict()
         if decision.intervene:
             self._last[decision.trigger] = decision
@@ -79,11 +81,7 @@ class Host:
                 out["title"] = trig.title
                 out["questions"] = list(trig.questions)
                 if trig.offer is not None:
-                    o = trig.offer
-                    out["offer_detail"] = {
-                        "id": o.id, "type": o.type, "code": o.code, "percent": o.percent,
-                        "amount": o.amount, "description": o.description,
-                    }  # fmt: skip
+                    out["offer_detail"] = {name: getattr(trig.offer, name) for name, _ in OFFER_DETAIL_FIELDS}
             out["support_link"] = self.playbook.support_link
         return out
 

@@ -37,6 +37,10 @@ PRIVACY_LEVELS = ("minimal", "context")
 _SUPPORT_WORDS = re.compile(r"support|help|return|refund|account|order-status|tracking", re.IGNORECASE)
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 _TEMPLATE_FIELD = re.compile(r"\{([a-z_]+)\}")
+TRIGGER_FIELDS = {
+    "id", "kind", "phase", "priority", "pages", "urls", "when", "message",
+    "offer", "title", "questions", "followup",
+}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,45 +262,14 @@ class _Validator:
 
         rollout = self.table(raw, "rollout", {"phase"})
         phase = self.integer(rollout, "rollout", "phase", 1, 0, 9)
-
-        limits_raw = self.table(raw, "limits", set(Limits.__dataclass_fields__))
-        d = Limits()
-        limits = Limits(
-            per_session=self.integer(limits_raw, "limits", "per_session", d.per_session, 0, 20),
-            per_visitor=self.integer(limits_raw, "limits", "per_visitor", d.per_visitor, 0, 100),
-            visitor_window=self.number(limits_raw, "limits", "visitor_window", d.visitor_window, 0, 1e9),
-            min_gap=self.number(limits_raw, "limits", "min_gap", d.min_gap, 0, 1e9),
-            cooldown=self.number(limits_raw, "limits", "cooldown", d.cooldown, 0, 1e9),
-            max_dismissals=self.integer(limits_raw, "limits", "max_dismissals", d.max_dismissals, 1, 100),
-            dismissal_window=self.number(limits_raw, "limits", "dismissal_window", d.dismissal_window, 0, 1e9),
-        )
-
-        hold_raw = self.table(raw, "holdout", {"fraction", "salt", "hash_version", "force"})
-        holdout = Holdout(
-            fraction=self.number(hold_raw, "holdout", "fraction", 0.10, 0.0, 0.5),
-            salt=self.text(hold_raw, "holdout", "salt", site, 200) or site,
-            hash_version=self.integer(hold_raw, "holdout", "hash_version", 1, 1, 1),
-            force=self.flag(hold_raw, "holdout", "force"),
-        )
-        if holdout.fraction == 0 and not holdout.force:
-            self.fail(
-                "holdout.fraction",
-                "a holdout of 0 leaves no honest way to measure lift; set holdout.force = true to insist",
-            )
-
+        limits = self.limits(self.table(raw, "limits", set(Limits.__dataclass_fields__)))
+        holdout = self.holdout(self.table(raw, "holdout", {"fraction", "salt", "hash_version", "force"}), site)
         bot_raw = self.table(raw, "bot", {"threshold"})
         bot_threshold = self.number(bot_raw, "bot", "threshold", 1.0, 0.1, 10.0)
-
         scope_raw = self.table(raw, "scope", {"exclude_urls", "support_link"})
         scope_urls = DEFAULT_SCOPE_URLS + self.text_list(scope_raw, "scope", "exclude_urls", ())
         support_link = self.text(scope_raw, "scope", "support_link", "/support", 500)
-
-        privacy_raw = self.table(raw, "privacy", {"level"})
-        privacy = privacy_raw.get("level", "minimal")
-        if privacy not in PRIVACY_LEVELS:
-            self.fail("privacy.level", f"must be one of {', '.join(PRIVACY_LEVELS)}")
-            privacy = "minimal"
-
+        privacy = self.privacy(self.table(raw, "privacy", {"level"}))
         followup = self.followup(raw.get("followup", {}), "followup")
         page_globs = self.pages(raw.get("pages", {}))
         offers = self.offers(raw.get("offers", {}))
@@ -320,6 +293,39 @@ class _Validator:
             source=raw,
             _scope_res=tuple(re.compile(translate(g)) for g in scope_urls),
         )
+
+    def limits(self, raw: dict[str, Any]) -> Limits:
+        d = Limits()
+        return Limits(
+            per_session=self.integer(raw, "limits", "per_session", d.per_session, 0, 20),
+            per_visitor=self.integer(raw, "limits", "per_visitor", d.per_visitor, 0, 100),
+            visitor_window=self.number(raw, "limits", "visitor_window", d.visitor_window, 0, 1e9),
+            min_gap=self.number(raw, "limits", "min_gap", d.min_gap, 0, 1e9),
+            cooldown=self.number(raw, "limits", "cooldown", d.cooldown, 0, 1e9),
+            max_dismissals=self.integer(raw, "limits", "max_dismissals", d.max_dismissals, 1, 100),
+            dismissal_window=self.number(raw, "limits", "dismissal_window", d.dismissal_window, 0, 1e9),
+        )
+
+    def holdout(self, raw: dict[str, Any], site: str) -> Holdout:
+        holdout = Holdout(
+            fraction=self.number(raw, "holdout", "fraction", 0.10, 0.0, 0.5),
+            salt=self.text(raw, "holdout", "salt", site, 200) or site,
+            hash_version=self.integer(raw, "holdout", "hash_version", 1, 1, 1),
+            force=self.flag(raw, "holdout", "force"),
+        )
+        if holdout.fraction == 0 and not holdout.force:
+            self.fail(
+                "holdout.fraction",
+                "a holdout of 0 leaves no honest way to measure lift; set holdout.force = true to insist",
+            )
+        return holdout
+
+    def privacy(self, raw: dict[str, Any]) -> str:
+        level = raw.get("level", "minimal")
+        if level not in PRIVACY_LEVELS:
+            self.fail("privacy.level", f"must be one of {', '.join(PRIVACY_LEVELS)}")
+            return "minimal"
+        return str(level)
 
     def followup(self, raw: Any, path: str) -> FollowUp:
         if not isinstance(raw, dict):
@@ -386,86 +392,107 @@ class _Validator:
         if not isinstance(raw, list) or not raw:
             self.fail("triggers", "must be a non-empty list of [[triggers]]")
             return []
-        allowed = {
-            "id", "kind", "phase", "priority", "pages", "urls", "when", "message",
-            "offer", "title", "questions", "followup",
-        }  # fmt: skip
         seen: set[str] = set()
         out = []
         for i, body in enumerate(raw):
-            path = f"triggers[{i}]"
             if not isinstance(body, dict):
-                self.fail(path, "must be a table")
+                self.fail(f"triggers[{i}]", "must be a table")
                 continue
-            for extra in sorted(set(body) - allowed):
-                self.fail(f"{path}.{extra}", "unknown field")
-            trig_id = body.get("id")
-            if not isinstance(trig_id, str) or not _ID.match(trig_id):
-                self.fail(f"{path}.id", "required: a lower_snake_case id")
-                trig_id = f"trigger_{i}"
-            elif trig_id in seen:
-                self.fail(f"{path}.id", f"duplicate trigger id {trig_id!r}")
-            seen.add(trig_id)
-            kind = body.get("kind")
-            if kind not in WIDGET_KINDS:
-                self.fail(f"{path}.kind", f"must be one of {', '.join(WIDGET_KINDS)}")
-            pages = self.text_list(body, path, "pages", DEFAULT_TRIGGER_PAGES)
-            for j, page in enumerate(pages):
-                if page not in PAGE_KINDS:
-                    self.fail(f"{path}.pages[{j}]", f"unknown page kind {page!r}")
-                elif page in OUT_OF_SCOPE_KINDS:
-                    self.fail(
-                        f"{path}.pages[{j}]",
-                        f"the agent stays out of {page} pages: route those visitors to support (scope.support_link)",
-                    )
-            urls = self.text_list(body, path, "urls", ())
-            for j, glob in enumerate(urls):
-                if _SUPPORT_WORDS.search(glob) or any(re.match(translate(s), glob) for s in scope_urls):
-                    self.fail(f"{path}.urls[{j}]", "support, returns and account pages are out of scope")
-            when = compile_condition(body.get("when"), f"{path}.when", self.problems)
-            if when is not None and not when.requires_behaviour():
-                self.fail(
-                    f"{path}.when",
-                    "fires without any behavioural signal (the 'ghost greeter'): require e.g. "
-                    "scroll_depth, hovers, exit_intent, cart_items or active_time",
-                )
-            message = self.text(body, path, "message", "", 600)
-            if not message.strip():
-                self.fail(f"{path}.message", "required: the template text shown when no model writes one")
-            offer = None
-            if "offer" in body:
-                offer = offers.get(body["offer"]) if isinstance(body["offer"], str) else None
-                if offer is None:
-                    self.fail(f"{path}.offer", f"unknown offer {body['offer']!r}")
-            elif kind == "discount":
-                self.fail(f"{path}.offer", "a discount trigger needs an offer from [offers]")
-            trig_followup = (
-                self.followup(body["followup"], f"{path}.followup") if "followup" in body else followup
-            )
-            if kind == "lead" and not trig_followup.configured:
-                self.fail(
-                    f"{path}.followup",
-                    "lead capture with no follow-up target (the 'dead handoff'): set followup.webhook "
-                    "or followup.email",
-                )
-            questions = self.text_list(body, path, "questions", ())
-            if when is None:
-                continue
-            out.append(
-                Trigger(
-                    id=trig_id,
-                    kind=kind if kind in WIDGET_KINDS else "questions",
-                    phase=self.integer(body, path, "phase", 1, 1, 9),
-                    priority=self.integer(body, path, "priority", 0, -1000, 1000),
-                    pages=pages,
-                    urls=urls,
-                    when=when,
-                    message=message,
-                    offer=offer,
-                    title=self.text(body, path, "title", "", 120),
-                    questions=questions,
-                    followup=trig_followup,
-                    _url_res=tuple(re.compile(translate(g)) for g in urls),
-                )
-            )
+            trigger = self.trigger(f"triggers[{i}]", body, i, seen, offers, followup, scope_urls)
+            if trigger is not None:
+                out.append(trigger)
         return out
+
+    def trigger(
+        self,
+        path: str,
+        body: dict[str, Any],
+        index: int,
+        seen: set[str],
+        offers: dict[str, Offer],
+        followup: FollowUp,
+        scope_urls: tuple[str, ...],
+    ) -> Trigger | None:
+        for extra in sorted(set(body) - TRIGGER_FIELDS):
+            self.fail(f"{path}.{extra}", "unknown field")
+        trig_id = self.trigger_id(path, body, index, seen)
+        kind = body.get("kind")
+        if kind not in WIDGET_KINDS:
+            self.fail(f"{path}.kind", f"must be one of {', '.join(WIDGET_KINDS)}")
+        pages = self.trigger_pages(path, body)
+        urls = self.trigger_urls(path, body, scope_urls)
+        when = compile_condition(body.get("when"), f"{path}.when", self.problems)
+        if when is not None and not when.requires_behaviour():
+            self.fail(
+                f"{path}.when",
+                "fires without any behavioural signal (the 'ghost greeter'): require e.g. "
+                "scroll_depth, hovers, exit_intent, cart_items or active_time",
+            )
+        message = self.text(body, path, "message", "", 600)
+        if not message.strip():
+            self.fail(f"{path}.message", "required: the template text shown when no model writes one")
+        offer = self.trigger_offer(path, body, kind, offers)
+        trig_followup = self.followup(body["followup"], f"{path}.followup") if "followup" in body else followup
+        if kind == "lead" and not trig_followup.configured:
+            self.fail(
+                f"{path}.followup",
+                "lead capture with no follow-up target (the 'dead handoff'): set followup.webhook "
+                "or followup.email",
+            )
+        questions = self.text_list(body, path, "questions", ())
+        if when is None:
+            return None
+        return Trigger(
+            id=trig_id,
+            kind=kind if kind in WIDGET_KINDS else "questions",
+            phase=self.integer(body, path, "phase", 1, 1, 9),
+            priority=self.integer(body, path, "priority", 0, -1000, 1000),
+            pages=pages,
+            urls=urls,
+            when=when,
+            message=message,
+            offer=offer,
+            title=self.text(body, path, "title", "", 120),
+            questions=questions,
+            followup=trig_followup,
+            _url_res=tuple(re.compile(translate(g)) for g in urls),
+        )
+
+    def trigger_id(self, path: str, body: dict[str, Any], index: int, seen: set[str]) -> str:
+        trig_id = body.get("id")
+        if not isinstance(trig_id, str) or not _ID.match(trig_id):
+            self.fail(f"{path}.id", "required: a lower_snake_case id")
+            return f"trigger_{index}"
+        if trig_id in seen:
+            self.fail(f"{path}.id", f"duplicate trigger id {trig_id!r}")
+        seen.add(trig_id)
+        return trig_id
+
+    def trigger_pages(self, path: str, body: dict[str, Any]) -> tuple[str, ...]:
+        pages = self.text_list(body, path, "pages", DEFAULT_TRIGGER_PAGES)
+        for j, page in enumerate(pages):
+            if page not in PAGE_KINDS:
+                self.fail(f"{path}.pages[{j}]", f"unknown page kind {page!r}")
+            elif page in OUT_OF_SCOPE_KINDS:
+                self.fail(
+                    f"{path}.pages[{j}]",
+                    f"the agent stays out of {page} pages: route those visitors to support (scope.support_link)",
+                )
+        return pages
+
+    def trigger_urls(self, path: str, body: dict[str, Any], scope_urls: tuple[str, ...]) -> tuple[str, ...]:
+        urls = self.text_list(body, path, "urls", ())
+        for j, glob in enumerate(urls):
+            if _SUPPORT_WORDS.search(glob) or any(re.match(translate(s), glob) for s in scope_urls):
+                self.fail(f"{path}.urls[{j}]", "support, returns and account pages are out of scope")
+        return urls
+
+    def trigger_offer(self, path: str, body: dict[str, Any], kind: Any, offers: dict[str, Offer]) -> Offer | None:
+        if "offer" not in body:
+            if kind == "discount":
+                self.fail(f"{path}.offer", "a discount trigger needs an offer from [offers]")
+            return None
+        offer = offers.get(body["offer"]) if isinstance(body["offer"], str) else None
+        if offer is None:
+            self.fail(f"{path}.offer", f"unknown offer {body['offer']!r}")
+        return offer

@@ -245,6 +245,7 @@ def _arms(s: Summary) -> str:
     return "".join(parts)
 
 
+# long: one HTML template, read top to bottom like the page it makes; fragments would scatter it.
 def render_html(s: Summary, nav: str = "") -> str:
     """One self-contained page (inline CSS and SVG, no scripts). ``nav`` is extra HTML under the title."""
     banner = ('<p class="synthetic">SYNTHETIC DATA — produced by <code>tactful simulate</code> from a stated '

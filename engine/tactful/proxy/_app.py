@@ -31,21 +31,13 @@ from tactful.core import (
     Playbook,
     ReplyRequest,
     TokenReply,
-    WireError,
-    decode,
     encode,
 )
 from tactful.playbook_file import read_playbook
 
 from ._config import ProxyConfig, secret_file
-from ._errors import (
-    BadRequest,
-    Forbidden,
-    ProxyError,
-    RateLimited,
-    TooLarge,
-    Unsupported,
-)
+from ._edge import MESSAGE_KEY, BodyDecoder, Endpoint, ErrorBoundary, OriginGate, RateLimit, error_parts
+from ._errors import BadRequest, ProxyError
 from ._metrics import Metrics
 from ._outbox import Outbox
 from ._protect import MessageCache, TokenBuckets, VisitorTokens
@@ -78,86 +70,21 @@ class Proxy:
         self.metrics.gauge("tactful_outbox_rows", lambda: {(("state", k),): v for k, v in self.store.outbox_counts().items()})
         self.metrics.gauge("tactful_spend_usd_today", lambda: {(): self.store.spend(spend_day(self.clock()))["spent"]})
 
-    # -- plumbing ---------------------------------------------------------------
+    def origin_allowed(self, scope, origin: str) -> bool:
+        host = next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"host"), "")
+        own = f"{scope.get('scheme', 'http')}://{host}"
+        return origin == own or origin in self.config.allowed_origins
 
-    def origin_ok(self, request: Request) -> str | None:
-        """The allowed Origin to echo, "" for a request without Origin; raises for a foreign one."""
-        origin = request.headers.get("origin")
-        if origin is None:
-            return ""
-        own = f"{request.url.scheme}://{request.url.netloc}"
-        if origin == own or origin in self.config.allowed_origins:
-            return origin
-        raise Forbidden(f"origin {origin!r} is not allowed")
+    def edge(self, app):
+        """The HTTP edge around the router, outermost first (see ``_edge``)."""
+        limits = RateLimit(app, ENDPOINTS, self.by_ip, self.by_visitor, self.tokens)
+        decoder = BodyDecoder(app, ENDPOINTS, self.config.max_body, limits, self.config.require_token)
+        limits.app = decoder
+        return ErrorBoundary(OriginGate(limits, ENDPOINTS, self.origin_allowed), ENDPOINTS, self.metrics)
 
-    async def body(self, request: Request) -> bytes:
-        if request.headers.get("content-type", "").split(";")[0].strip() != CONTENT_TYPE:
-            raise Unsupported(f"send {CONTENT_TYPE}")
-        declared = request.headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.config.max_body):
-            raise TooLarge(f"bodies are limited to {self.config.max_body} bytes")
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > self.config.max_body:
-                raise TooLarge(f"bodies are limited to {self.config.max_body} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks)
+    # -- handlers: each sees one decoded, validated wire message ------------------
 
-    def limit(self, request: Request, token: str | None, need_token: bool) -> None:
-        ip = request.client.host if request.client else "unknown"
-        wait = self.by_ip.take(ip)
-        if wait:
-            raise RateLimited("too many requests from this address", wait)
-        if not need_token:
-            return
-        subject = self.tokens.verify(token) if token else None
-        if subject is None:
-            if self.config.require_token:
-                raise Forbidden("a valid visitor token is required (POST /v1/token)")
-            subject = ip
-        wait = self.by_visitor.take(subject)
-        if wait:
-            raise RateLimited("too many requests from this visitor", wait)
-
-    def endpoint(self, name: str, handler, cls=None, need_token: bool = True):
-        async def route(request: Request) -> Response:
-            started = time.perf_counter()
-            status = 500
-            allowed = None
-            try:
-                allowed = self.origin_ok(request)
-                if request.method == "OPTIONS":
-                    response = Response(status_code=204)
-                else:
-                    message = None
-                    if cls is not None:
-                        try:
-                            message = decode(cls, await self.body(request))
-                        except WireError as err:
-                            raise BadRequest(str(err)) from err
-                    self.limit(request, getattr(message, "token", None), need_token)
-                    response = await handler(message)
-            except ProxyError as err:
-                headers = {"retry-after": f"{err.retry_after:.0f}"} if isinstance(err, RateLimited) else {}
-                response = JSONResponse({"error": err.reason}, status_code=err.status, headers=headers)
-            if allowed:
-                response.headers["access-control-allow-origin"] = allowed
-                response.headers["vary"] = "Origin"
-                if request.method == "OPTIONS":
-                    response.headers["access-control-allow-methods"] = "POST"
-                    response.headers["access-control-allow-headers"] = "content-type"
-                    response.headers["access-control-max-age"] = "600"
-            status = response.status_code
-            self.metrics.inc("tactful_requests_total", endpoint=name, status=str(status))
-            self.metrics.inc("tactful_request_seconds_total", time.perf_counter() - started, endpoint=name)
-            return response
-
-        return route
-
-    # -- handlers ---------------------------------------------------------------
-
-    async def token(self, _message) -> Response:
+    async def token(self, _message: None) -> Response:
         token = self.tokens.issue()
         return msgpack_response(TokenReply(token=token, expires=int(self.clock() + self.config.token_ttl)))
 
@@ -198,17 +125,26 @@ class Proxy:
         return PlainTextResponse(self.metrics.render(), media_type="text/plain; version=0.0.4")
 
     def routes(self) -> list[Route]:
-        methods = ["POST", "OPTIONS"]
-        return [
-            Route("/v1/token", self.endpoint("token", self.token, None, need_token=False), methods=methods),
-            Route("/v1/message", self.endpoint("message", self.message, MessageRequest), methods=methods),
-            Route("/v1/reply", self.endpoint("reply", self.reply, ReplyRequest), methods=methods),
-            Route("/v1/lead", self.endpoint("lead", self.lead, LeadRequest), methods=methods),
-            Route("/v1/outcome", self.endpoint("outcome", self.outcome, OutcomeBeacon, need_token=False),
-                  methods=methods),  # fmt: skip
-            Route("/healthz", self.healthz),
-            Route("/metrics", self.prometheus),
-        ]
+        handlers = {"token": self.token, "message": self.message, "reply": self.reply, "lead": self.lead,
+                    "outcome": self.outcome}  # fmt: skip
+
+        def thin(handler):
+            async def route(request: Request) -> Response:
+                return await handler(request.scope.get(MESSAGE_KEY))
+
+            return route
+
+        guarded = [Route(path, thin(handlers[e.name]), methods=["POST", "OPTIONS"]) for path, e in ENDPOINTS.items()]
+        return [*guarded, Route("/healthz", self.healthz), Route("/metrics", self.prometheus)]
+
+
+ENDPOINTS = {
+    "/v1/token": Endpoint("token", None, need_token=False),
+    "/v1/message": Endpoint("message", MessageRequest),
+    "/v1/reply": Endpoint("reply", ReplyRequest),
+    "/v1/lead": Endpoint("lead", LeadRequest),
+    "/v1/outcome": Endpoint("outcome", OutcomeBeacon, need_token=False),
+}
 
 
 def msgpack_response(message) -> Response:
@@ -220,7 +156,7 @@ def create_app(
     playbook: Playbook | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     extra_routes: list | None = None,
-) -> Starlette:
+) -> ProxyApp:
     """The proxy as an ASGI app. ``extra_routes`` lets ``tactful demo`` mount the shop beside it."""
     if playbook is None:
         playbook = read_playbook(config.playbook)
@@ -236,9 +172,33 @@ def create_app(
             await proxy.writer.aclose()
             proxy.store.close()
 
-    app = Starlette(routes=[*proxy.routes(), *(extra_routes or [])], lifespan=lifespan)
-    app.state.proxy = proxy
-    return app
+    async def proxy_error(_request: Request, err: Exception) -> Response:
+        # A handler's refusal (e.g. not a lead trigger): the same 4xx the edge renders.
+        if not isinstance(err, ProxyError):
+            raise err
+        status, headers, body = error_parts(err)
+        return Response(body, status_code=status, headers={k.decode(): v.decode() for k, v in headers})
+
+    router = Starlette(routes=[*proxy.routes(), *(extra_routes or [])], lifespan=lifespan,
+                       exception_handlers={ProxyError: proxy_error})  # fmt: skip
+    router.state.proxy = proxy
+    return ProxyApp(proxy, router)
+
+
+class ProxyApp:
+    """The proxy as one ASGI app: the HTTP edge (``_edge``) around Starlette's router.
+
+    ``state.proxy`` is the ``Proxy``; ``lifespan_context`` runs its start-up and shut-down
+    when another app mounts this one (a mounted app's lifespan is the mounter's to run).
+    """
+
+    def __init__(self, proxy: Proxy, router: Starlette):
+        self.state = router.state
+        self.lifespan_context = router.router.lifespan_context
+        self._app = proxy.edge(router)
+
+    async def __call__(self, scope, receive, send) -> None:
+        await self._app(scope, receive, send)
 
 
 def serve(config: ProxyConfig, app=None) -> None:

@@ -86,61 +86,23 @@ _SECTIONS = {
 def load_config(path: str | Path | None = None, env: dict[str, str] | None = None, **overrides: Any) -> ProxyConfig:
     """Defaults, then the TOML file, then TACTFUL_* variables, then ``overrides``."""
     env = dict(os.environ if env is None else env)
-    values: dict[str, Any] = {}
-    if path is not None:
-        try:
-            raw = tomllib.loads(Path(path).read_text())
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"{path}: {exc}") from exc
-        for section, body in raw.items():
-            if section == "prices":
-                prices = dict(DEFAULT_PRICES)
-                for model, price in body.items():
-                    prices[model] = (float(price["input"]), float(price["output"]))
-                values["prices"] = prices
-                continue
-            allowed = _SECTIONS.get(section)
-            if allowed is None or not isinstance(body, dict):
-                raise ConfigError(f"{path}: unknown section [{section}]")
-            for key, value in body.items():
-                if key not in allowed:
-                    raise ConfigError(f"{path}: unknown field {section}.{key}")
-                values[key] = value
-    names = {f.name: f for f in fields(ProxyConfig)}
-    for name in names:
+    values: dict[str, Any] = _read_file(path) if path is not None else {}
+    for name in (f.name for f in fields(ProxyConfig)):
         key = f"TACTFUL_{name.upper()}"
         if key in env and name not in ("api_key", "token_secret", "webhook_secret", "prices"):
             values[name] = env[key]
     values.update(overrides)
-    config = ProxyConfig()
-    typed: dict[str, Any] = {}
-    for name, value in values.items():
-        default = getattr(config, name)
-        try:
-            if isinstance(default, bool):
-                typed[name] = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
-            elif isinstance(default, Path):
-                typed[name] = Path(value)
-            elif isinstance(default, tuple) and name == "allowed_origins":
-                typed[name] = tuple(value.split(",") if isinstance(value, str) else value)
-            elif isinstance(default, (int, float)) and not isinstance(default, bool):
-                typed[name] = type(default)(value)
-            else:
-                typed[name] = value
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{name}: {exc}") from exc
-    config = replace(config, **typed)
+    config = replace(ProxyConfig(), **{name: _typed(name, value) for name, value in values.items()})
     provider = config.provider or _provider_from(env)
-    api_key = (
-        env.get("ANTHROPIC_API_KEY", "") if provider == "anthropic" else env.get("OPENAI_API_KEY", "")
-    ) if provider != "template" else ""  # fmt: skip
-    base_url = config.base_url or (env.get("OPENAI_BASE_URL", "") if provider == "openai" else "")
-    if provider == "openai" and not base_url:
-        base_url = "https://api.openai.com/v1"
-    if provider == "anthropic" and not base_url:
-        base_url = "https://api.anthropic.com"
     if provider not in ("template", "anthropic", "openai"):
         raise ConfigError(f"model.provider must be template, anthropic or openai, not {provider!r}")
+    api_key = ""
+    if provider == "anthropic":
+        api_key = env.get("ANTHROPIC_API_KEY", "")
+    elif provider == "openai":
+        api_key = env.get("OPENAI_API_KEY", "")
+    base_url = config.base_url or (env.get("OPENAI_BASE_URL", "") if provider == "openai" else "")
+    base_url = base_url or {"openai": "https://api.openai.com/v1", "anthropic": "https://api.anthropic.com"}.get(provider, "")
     return replace(
         config,
         provider=provider,
@@ -149,6 +111,61 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
         token_secret=env.get("TACTFUL_TOKEN_SECRET", "") or overrides.get("token_secret", ""),
         webhook_secret=env.get("TACTFUL_WEBHOOK_SECRET", "") or overrides.get("webhook_secret", ""),
     )
+
+
+def _read_file(path: str | Path) -> dict[str, Any]:
+    """The fields a tactful.toml sets, flattened; unknown sections and fields are errors."""
+    try:
+        raw = tomllib.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    values: dict[str, Any] = {}
+    for section, body in raw.items():
+        if section == "prices":
+            values["prices"] = _prices(path, body)
+            continue
+        allowed = _SECTIONS.get(section)
+        if allowed is None or not isinstance(body, dict):
+            raise ConfigError(f"{path}: unknown section [{section}]")
+        for key, value in body.items():
+            if key not in allowed:
+                raise ConfigError(f"{path}: unknown field {section}.{key}")
+            values[key] = value
+    return values
+
+
+def _prices(path: str | Path, body: Any) -> dict[str, tuple[float, float]]:
+    """``[prices]``: model -> { input = USD per million tokens, output = ... }; bad entries name the model."""
+    if not isinstance(body, dict):
+        raise ConfigError(f"{path}: [prices] must be a table of model = {{ input = ..., output = ... }}")
+    prices = dict(DEFAULT_PRICES)
+    for model, price in body.items():
+        try:
+            pair = (float(price["input"]), float(price["output"]))
+        except (TypeError, KeyError, ValueError) as exc:
+            raise ConfigError(f"{path}: prices.{model} needs numeric `input` and `output` (USD per million tokens)") from exc
+        if not all(0 <= p < 1e6 for p in pair):
+            raise ConfigError(f"{path}: prices.{model}: prices must be between 0 and 1e6 USD per million tokens")
+        prices[model] = pair
+    return prices
+
+
+def _typed(name: str, value: Any) -> Any:
+    """A configuration value converted to its field's type (environment variables are strings)."""
+    default = getattr(ProxyConfig(), name)
+    try:
+        if isinstance(default, bool):
+            return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
+        if isinstance(default, Path):
+            return Path(value)
+        if name == "allowed_origins":
+            items = value.split(",") if isinstance(value, str) else value
+            return tuple(item.strip() for item in items if item.strip())
+        if isinstance(default, (int, float)):
+            return type(default)(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{name}: {exc}") from exc
+    return value
 
 
 def _provider_from(env: dict[str, str]) -> str:

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="needs Node
 @pytest.fixture(scope="module")
 def pyodide_run(root, built_dist):
     result = subprocess.run(
-        ["node", str(root / "tests" / "pyodide" / "run_golden.mjs"), str(built_dist), str(root)],
+        ["node", str(root / "tests" / "bundle" / "run_golden.mjs"), str(built_dist), str(root)],
         cwd=root, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]

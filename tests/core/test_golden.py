@@ -1,22 +1,31 @@
-"""The golden spec file, run under CPython. tests/pyodide runs the same file in Pyodide."""
+"""The golden spec file, run under CPython. tests/bundle/test_pyodide.py runs the same file in Pyodide."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from golden import COMPARED, run_case, run_spec
 
 from tactful.core import GATES, WIDGET_KINDS, fnv1a_32
 
+SPEC = json.loads((Path(__file__).resolve().parents[1] / "spec" / "golden.json").read_text())
+
 
 @pytest.fixture(scope="module")
-def spec(root):
-    return json.loads((root / "tests" / "spec" / "golden.json").read_text())
+def spec():
+    return SPEC
 
 
-def test_golden_file_passes(spec, demo_source):
-    assert run_spec(spec, demo_source) == []
+@pytest.mark.parametrize("case", SPEC["cases"], ids=[case["name"] for case in SPEC["cases"]])
+def test_golden_case(case, demo_source):
+    got = run_case(demo_source, case)
+    assert got == {"decisions": case["expect"], "skipped": case.get("skipped", {})}
+
+
+def test_golden_file_version_and_hash_vectors(spec, demo_source):
+    assert run_spec({**spec, "cases": []}, demo_source) == []
 
 
 def test_golden_file_covers_every_trigger_and_reason(spec):

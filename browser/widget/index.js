@@ -7,7 +7,7 @@
 
 const CSS = `
 :host { all: initial; }
-.card {
+.panel {
   position: fixed; right: 16px; bottom: 16px; z-index: 2147483000;
   box-sizing: border-box; width: min(360px, calc(100vw - 24px)); max-height: calc(100vh - 32px); overflow: auto;
   background: var(--tactful-bg, #fff); color: var(--tactful-fg, #1d1d1f);
@@ -15,8 +15,8 @@ const CSS = `
   font: 15px/1.45 var(--tactful-font, system-ui, -apple-system, "Segoe UI", Roboto, sans-serif);
   padding: 16px 16px 14px; animation: rise .25s ease-out;
 }
-@media (max-width: 480px) { .card { right: 12px; left: 12px; bottom: 12px; width: auto; } }
-@media (prefers-reduced-motion: reduce) { .card { animation: none; } }
+@media (max-width: 480px) { .panel { right: 12px; left: 12px; bottom: 12px; width: auto; } }
+@media (prefers-reduced-motion: reduce) { .panel { animation: none; } }
 @keyframes rise { from { transform: translateY(12px); opacity: 0; } to { transform: none; opacity: 1; } }
 h2 { font-size: 16px; margin: 0 28px 6px 0; }
 p { margin: 0 0 10px; }
@@ -39,7 +39,7 @@ input { flex: 1 1 160px; min-width: 0; font: inherit; padding: 8px 10px; border:
 `;
 
 let root = null;     // the ShadowRoot
-let card = null;     // the open card
+let panel = null;     // the open panel
 let current = null;  // { decision, actions }
 let history = [];    // chat turns for the questions panel
 
@@ -76,15 +76,15 @@ function ensureRoot() {
 }
 
 function onKey(event) {
-  if (event.key !== "Escape" || !card) return;
+  if (event.key !== "Escape" || !panel) return;
   const typing = event.target && event.target.closest && event.target.closest("input, textarea, select, [contenteditable]");
   if (typing && event.target.getRootNode() !== root) return; // the visitor's own field: not ours to handle
   dismiss();
 }
 
 function close() {
-  if (card) card.remove();
-  card = null;
+  if (panel) panel.remove();
+  panel = null;
 }
 
 function dismiss() {
@@ -109,65 +109,81 @@ function tiers() {
   return rows.length ? el("table", {}, el("tbody", {}, ...rows)) : null;
 }
 
-function body(decision) {
-  const kind = decision.kind;
+function applyOffer(decision) {
   const offer = decision.offer_detail || {};
-  const parts = [];
-  if (kind === "discount") {
-    parts.push(el("div", { class: "actions" },
-      el("button", {
-        class: "primary", type: "button", "data-tactful-action": "accept",
-        text: offer.code ? `Apply ${offer.code}` : "Apply",
-        onclick: () => {
-          accept();
-          document.dispatchEvent(new CustomEvent("tactful:apply-offer", {
-            detail: { trigger: decision.trigger, offer: offer.id, code: offer.code, percent: offer.percent, amount: offer.amount },
-          }));
-          close();
-        },
-      })));
-  } else if (kind === "compare") {
-    parts.push(tiers());
-    parts.push(el("div", { class: "actions" },
-      el("button", { class: "primary", type: "button", "data-tactful-action": "accept", text: "Thanks, that helps",
-        onclick: () => { accept(); close(); } })));
-  } else if (kind === "questions") {
-    const log = el("div", { class: "log", "aria-live": "polite" });
-    const ask = (text) => {
-      text = text.trim().slice(0, 500);
-      if (!text) return;
-      accept();
-      log.append(el("div", { class: "visitor", text }));
-      history.push(["visitor", text]);
-      current.actions.reply(decision.trigger, text, history.slice(-8));
-    };
-    const chips = (decision.questions || []).map((q) =>
-      el("button", { class: "chip", type: "button", text: q, onclick: () => ask(q) }));
-    const input = el("input", { type: "text", name: "question", maxlength: "500", "aria-label": "Your question", placeholder: "Ask a question" });
-    const form = el("form", { "data-tactful-form": "question", onsubmit: (e) => { e.preventDefault(); ask(input.value); input.value = ""; } },
-      input, el("button", { class: "primary", type: "submit", "data-tactful-action": "accept", text: "Ask" }));
-    parts.push(el("div", { class: "actions" }, ...chips), log, form);
-  } else if (kind === "welcome_back") {
-    parts.push(el("div", { class: "actions" },
-      el("a", { class: "primary", href: current.actions.cartUrl, "data-tactful-action": "accept", text: "View cart",
-        onclick: () => accept() })));
-  } else if (kind === "lead") {
-    const input = el("input", { type: "email", name: "email", required: "", autocomplete: "email", "aria-label": "Email address", placeholder: "you@example.com" });
-    const status = el("p", { class: "small", "aria-live": "polite" });
-    const form = el("form", {
-      "data-tactful-form": "lead",
-      onsubmit: (e) => {
-        e.preventDefault();
-        const email = input.value.trim();
-        if (!email || !input.checkValidity()) { status.textContent = "Please enter a valid email address."; return; }
+  return el("div", { class: "actions" },
+    el("button", {
+      class: "primary", type: "button", "data-tactful-action": "accept",
+      text: offer.code ? `Apply ${offer.code}` : "Apply",
+      onclick: () => {
         accept();
-        status.textContent = "Sending…";
-        current.actions.lead(decision.trigger, email);
+        document.dispatchEvent(new CustomEvent("tactful:apply-offer", {
+          detail: { trigger: decision.trigger, offer: offer.id, code: offer.code, percent: offer.percent, amount: offer.amount },
+        }));
+        close();
       },
-    }, input, el("button", { class: "primary", type: "submit", "data-tactful-action": "accept", text: "Send it to me" }));
-    parts.push(form, status, el("p", { class: "small", text: "We only use your email to send what you asked for." }));
-  }
-  return parts;
+    }));
+}
+
+function compareTiers() {
+  return [tiers(), el("div", { class: "actions" },
+    el("button", { class: "primary", type: "button", "data-tactful-action": "accept", text: "Thanks, that helps",
+      onclick: () => { accept(); close(); } }))];
+}
+
+function questionsChat(decision) {
+  const log = el("div", { class: "log", "aria-live": "polite" });
+  const ask = (text) => {
+    text = text.trim().slice(0, 500);
+    if (!text) return;
+    accept();
+    log.append(el("div", { class: "visitor", text }));
+    history.push(["visitor", text]);
+    current.actions.reply(decision.trigger, text, history.slice(-8));
+  };
+  const chips = (decision.questions || []).map((q) =>
+    el("button", { class: "chip", type: "button", text: q, onclick: () => ask(q) }));
+  const input = el("input", { type: "text", name: "question", maxlength: "500", "aria-label": "Your question", placeholder: "Ask a question" });
+  const form = el("form", { "data-tactful-form": "question", onsubmit: (e) => { e.preventDefault(); ask(input.value); input.value = ""; } },
+    input, el("button", { class: "primary", type: "submit", "data-tactful-action": "accept", text: "Ask" }));
+  return [el("div", { class: "actions" }, ...chips), log, form];
+}
+
+function viewCart() {
+  return el("div", { class: "actions" },
+    el("a", { class: "primary", href: current.actions.cartUrl, "data-tactful-action": "accept", text: "View cart",
+      onclick: () => accept() }));
+}
+
+function leadForm(decision) {
+  const input = el("input", { type: "email", name: "email", required: "", autocomplete: "email", "aria-label": "Email address", placeholder: "you@example.com" });
+  const status = el("p", { class: "small", "aria-live": "polite" });
+  const form = el("form", {
+    "data-tactful-form": "lead",
+    onsubmit: (e) => {
+      e.preventDefault();
+      const email = input.value.trim();
+      if (!email || !input.checkValidity()) { status.textContent = "Please enter a valid email address."; return; }
+      accept();
+      status.textContent = "Sending…";
+      current.actions.lead(decision.trigger, email);
+    },
+  }, input, el("button", { class: "primary", type: "submit", "data-tactful-action": "accept", text: "Send it to me" }));
+  return [form, status, el("p", { class: "small", text: "We only use your email to send what you asked for." })];
+}
+
+// One renderer per widget kind (tactful.core WIDGET_KINDS): the panel's body under its message.
+const RENDERERS = {
+  discount: applyOffer,
+  compare: compareTiers,
+  questions: questionsChat,
+  welcome_back: viewCart,
+  lead: leadForm,
+};
+
+function body(decision) {
+  const render = RENDERERS[decision.kind];
+  return render ? [render(decision)].flat() : [];
 }
 
 export function show(decision, actions) {
@@ -176,31 +192,31 @@ export function show(decision, actions) {
   history = [];
   current = { decision, actions, accepted: false };
   const titleId = "tactful-title";
-  card = el("section", {
-    class: "card", role: "region", "aria-labelledby": titleId,
+  panel = el("section", {
+    class: "panel", role: "region", "aria-labelledby": titleId,
     "data-tactful-kind": decision.kind, "data-tactful-trigger": decision.trigger,
   },
     el("button", { class: "close", type: "button", "aria-label": "Dismiss", "data-tactful-action": "dismiss", text: "×", onclick: dismiss }),
     el("h2", { id: titleId, text: decision.title || "" }),
     el("p", { role: "status", "aria-live": "polite", "data-tactful-message": "", text: decision.message || "" }),
     ...body(decision));
-  root.append(card);
+  root.append(panel);
 }
 
 export function receive(msg) {
-  if (!card || !current || msg.trigger !== current.decision.trigger) return;
+  if (!panel || !current || msg.trigger !== current.decision.trigger) return;
   if (msg.type === "replied") {
-    const log = card.querySelector(".log");
+    const log = panel.querySelector(".log");
     const text = msg.text || "Sorry, I cannot answer right now.";
     const line = el("div", { class: "agent", text });
     if (msg.link) line.append(" ", el("a", { href: msg.link, text: "Get help here" }));
     if (log) log.append(line);
     history.push(["agent", text]);
   } else if (msg.type === "lead_done") {
-    const status = card.querySelector('form[data-tactful-form="lead"] + .small');
+    const status = panel.querySelector('form[data-tactful-form="lead"] + .small');
     if (msg.ok) {
       current.actions.feedback("lead", current.decision.trigger);
-      const form = card.querySelector('form[data-tactful-form="lead"]');
+      const form = panel.querySelector('form[data-tactful-form="lead"]');
       if (form) form.remove();
       if (status) status.textContent = "Thanks! It is on its way to your inbox.";
     } else if (status) {

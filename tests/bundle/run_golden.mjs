@@ -1,7 +1,7 @@
 // Runs the golden spec inside real WebAssembly: Pyodide under Node, offline from node_modules,
-// with the very wheels the bundle ships (dist/wheels-*/). Driven by tests/pyodide/test_pyodide.py.
+// with the very wheels the bundle ships (dist/wheels-*/). Driven by tests/bundle/test_pyodide.py.
 //
-//   node tests/pyodide/run_golden.mjs DIST_DIR ROOT_DIR
+//   node tests/bundle/run_golden.mjs DIST_DIR ROOT_DIR
 // prints one JSON object: {python, failures, replay, skipped}
 import { readFileSync } from "node:fs";
 import { join } from "node:path";

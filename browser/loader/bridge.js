@@ -1,0 +1,56 @@
+// The worker bridge: starts the module worker that hosts the engine and routes its messages.
+// Every message type comes from the generated contract (tactful/core/_bridge.py).
+import { FROM_WORKER, TO_WORKER } from "../generated/contract.js";
+import { safe, warn } from "./api.js";
+
+/**
+ * @param {Object} assets the bundle's asset map (injected by tactful build)
+ * @param {Object} handlers one function per FROM_WORKER type: ready, disabled, decisions, words, replied, leadDone
+ * @param {(reason: string) => void} disable
+ */
+export function createBridge(assets, base, handlers, disable) {
+  let worker = null;
+
+  function route(msg) {
+    switch (msg.type) {
+      case FROM_WORKER.READY: return handlers.ready(msg);
+      case FROM_WORKER.DISABLED: return disable(msg.reason || "engine failed");
+      case FROM_WORKER.DECISIONS: return handlers.decisions(msg);
+      case FROM_WORKER.WORDS: return handlers.words(msg.decision);
+      case FROM_WORKER.REPLIED: return handlers.answer(msg);
+      case FROM_WORKER.LEAD_DONE: return handlers.answer(msg);
+      default: return warn("unknown message from the worker: " + msg.type);
+    }
+  }
+
+  function spawn() {
+    const url = new URL(assets.worker, base);
+    if (url.origin === location.origin) return new Worker(url.href, { type: "module" });
+    // Cross-origin bundle: a same-origin blob worker that imports ours (needs CORS on the bundle).
+    const blob = new Blob(["import " + JSON.stringify(url.href) + ";"], { type: "text/javascript" });
+    return new Worker(URL.createObjectURL(blob), { type: "module" });
+  }
+
+  return {
+    /** Start the worker with the init message; false (after disabling) when it cannot start. */
+    start(init) {
+      try {
+        worker = spawn();
+      } catch (e) {
+        disable("worker blocked: " + ((e && e.message) || e));
+        return false;
+      }
+      worker.onmessage = safe((e) => route(e.data || {}));
+      worker.onerror = safe((e) => { if (e && e.preventDefault) e.preventDefault(); disable("worker error"); });
+      worker.postMessage({ type: TO_WORKER.INIT, ...init });
+      return true;
+    },
+    batch(events, now) { worker.postMessage({ type: TO_WORKER.BATCH, events, now }); },
+    reply(trigger, text, history) { if (worker) worker.postMessage({ type: TO_WORKER.REPLY, trigger, text, history }); },
+    lead(trigger, email) { if (worker) worker.postMessage({ type: TO_WORKER.LEAD, trigger, email }); },
+    running() { return worker !== null; },
+    stop() {
+      if (worker) { try { worker.terminate(); } catch (e) { /* already gone */ } worker = null; }
+    },
+  };
+}

@@ -1,0 +1,128 @@
+/*! Tactful loader — main thread, small, passive, silent on failure.
+ *
+ *   <script src="/tactful/tactful.js" data-proxy="/tactful-api" async></script>
+ *
+ * Queues site calls until the engine is up, watches behaviour, stamps every event with the
+ * page's clock and sends one batch per tick to the worker, which runs the Python engine in
+ * Pyodide. It never blocks the page and never throws into it: any failure leaves the page
+ * as it was and settles `tactful.ready` with { enabled: false, reason }.
+ */
+import { createApi, safe, warn } from "./api.js";
+import { createBridge } from "./bridge.js";
+import { createBatcher } from "./clock.js";
+import { readConfig } from "./config.js";
+import {
+  loadRecord, openStores, readJournal, saveRecord, sendOutcome, visitorId, writeJournal,
+} from "./persistence.js";
+import { clientFacts, pageInfo, watch } from "./sensors.js";
+import { createWidgetBridge } from "./widget_bridge.js";
+
+// `tactful build` replaces this string with the bundle's asset map (JSON).
+const ASSETS_JSON = "__TACTFUL_ASSETS__";
+const MAX_EXPLAINED = 50;
+const HEARTBEAT_MS = 1000;
+
+function builtAssets() {
+  try { return JSON.parse(ASSETS_JSON); } catch (e) { return null; }
+}
+
+/** The loader's parts, wired together; `state` is null while booting, then true or false. */
+function assemble(config, prior) {
+  const ctx = { config, stores: openStores(), built: builtAssets(), state: null, outcome: null, recent: [] };
+  ctx.batcher = createBatcher((events, at) => {
+    if (ctx.state !== true || !ctx.bridge.running()) return false;
+    ctx.bridge.batch(events, at);
+    return true;
+  });
+  ctx.push = (event) => { if (ctx.state !== false) ctx.batcher.push(event); };
+  Object.assign(ctx, createApi(prior, ctx.push, () => ctx.recent, config));
+  ctx.disable = (reason) => disable(ctx, reason);
+  ctx.widget = createWidgetBridge(ctx.built ? new URL(ctx.built.widget, config.base).href : "", {
+    feedback: (type, trigger) => ctx.push({ type, trigger }),
+    reply: (trigger, text, history) => ctx.bridge.reply(trigger, text, history),
+    lead: (trigger, email) => ctx.bridge.lead(trigger, email),
+    cartUrl: config.cartUrl,
+  });
+  ctx.bridge = createBridge(ctx.built || {}, config.base, workerHandlers(ctx), ctx.disable);
+  return ctx;
+}
+
+function workerHandlers(ctx) {
+  return {
+    ready(msg) {
+      ctx.state = true;
+      ctx.settle({ enabled: true, arm: msg.arm, notes: msg.notes || [], ms: Math.round(performance.now()) });
+      ctx.batcher.flush();
+    },
+    decisions(msg) {
+      for (const decision of msg.decisions || []) {
+        ctx.recent.push(decision);
+        if (ctx.recent.length > MAX_EXPLAINED) ctx.recent.shift();
+      }
+      saveRecord(ctx.stores.local, msg.state);
+      ctx.batcher.answered();
+      writeJournal(ctx.stores.session, ctx.batcher.unsaved());
+      if (msg.outcome) ctx.outcome = msg.outcome;
+    },
+    words: (card) => ctx.widget.show(card),
+    answer: (msg) => ctx.widget.receive(msg),
+  };
+}
+
+function disable(ctx, reason) {
+  if (ctx.state === false) return;
+  ctx.state = false;
+  ctx.batcher.clear();
+  ctx.bridge.stop();
+  ctx.settle({ enabled: false, reason });
+  if (reason !== "unsupported") warn("disabled: " + reason); // an old browser is not worth a warning
+}
+
+function boot(ctx) {
+  const { built, config } = ctx;
+  if (!built) return ctx.disable("the loader was not built (run tactful build)");
+  if (typeof Worker !== "function" || typeof WebAssembly !== "object" || !window.crypto || !window.URL) {
+    return ctx.disable("unsupported");
+  }
+  setTimeout(() => { if (ctx.state === null) ctx.disable("start-up timed out"); }, config.timeout);
+  return ctx.bridge.start({
+    assets: built,
+    base: config.base,
+    playbookUrl: new URL(config.playbook || built.playbook, config.playbook ? location.href : config.base).href,
+    proxy: config.proxy ? new URL(config.proxy, location.href).href.replace(/\/$/, "") : "",
+    visitor: visitorId(ctx.stores.local),
+    stored: loadRecord(ctx.stores.local),
+    locale: config.locale,
+  });
+}
+
+function onHide(ctx) {
+  ctx.batcher.flush();
+  writeJournal(ctx.stores.session, ctx.batcher.unsaved());
+  sendOutcome(ctx.config.proxy, ctx.outcome);
+}
+
+function main(script) {
+  const prior = window.tactful;
+  if (prior && prior.__tactful) return; // loaded twice: keep the first
+  const ctx = assemble(readConfig(script), prior);
+  window.tactful = ctx.api;
+  ctx.replayQueue();
+  document.addEventListener("tactful:cart", safe((e) => ctx.api.cart(e.detail)));
+  document.addEventListener("tactful:convert", safe((e) => ctx.api.converted(e.detail)));
+  // Anything that throws while starting disables Tactful and settles `ready`: never a pending promise.
+  const failed = (e) => ctx.disable("start failed: " + e);
+  const start = safe(() => {
+    ctx.batcher.prepend(readJournal(ctx.stores.session));
+    ctx.push(clientFacts());
+    ctx.push(pageInfo());
+    watch(ctx.push, () => onHide(ctx), Date.now());
+    setInterval(safe(ctx.batcher.flush), HEARTBEAT_MS); // the heartbeat: time passes even when nothing happens
+    const idle = window.requestIdleCallback || ((cb) => setTimeout(cb, 1));
+    idle(safe(() => boot(ctx), failed), { timeout: 2000 });
+  }, failed);
+  if (document.readyState === "complete") start();
+  else window.addEventListener("load", start, { once: true });
+}
+
+safe(main)(document.currentScript);

@@ -1,0 +1,77 @@
+// What Tactful keeps in this browser, and only here: the pseudonymous visitor id and the
+// engine's record (localStorage), the journal of unsaved events (sessionStorage), and the
+// visit's outcome beacon, sent to the proxy when the page is hidden.
+import { KEY } from "./config.js";
+
+function storage(name) {
+  try {
+    const store = window[name];
+    store.setItem(KEY + "probe", "1");
+    store.removeItem(KEY + "probe");
+    return store;
+  } catch (e) {
+    return null; // blocked or full: run in memory
+  }
+}
+
+export function openStores() {
+  return { local: storage("localStorage"), session: storage("sessionStorage") };
+}
+
+/** The visitor's random pseudonymous id, created on first use. */
+export function visitorId(local) {
+  let id = local && local.getItem(KEY + "id");
+  if (!id || !/^[a-f0-9]{32}$/.test(id)) {
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    id = Array.prototype.map.call(bytes, (b) => (b + 256).toString(16).slice(1)).join("");
+    if (local) local.setItem(KEY + "id", id);
+  }
+  return id;
+}
+
+export function loadRecord(local) {
+  return local ? local.getItem(KEY + "state") : null;
+}
+
+export function saveRecord(local, record) {
+  if (local && typeof record === "string") {
+    try { local.setItem(KEY + "state", record); } catch (e) { /* quota: keep going in memory */ }
+  }
+}
+
+/** Keep events the stored record does not reflect yet; the next page replays them first. */
+export function writeJournal(session, unsaved) {
+  if (!session) return;
+  try {
+    if (unsaved.length) session.setItem(KEY + "journal", JSON.stringify(unsaved.slice(-200)));
+    else session.removeItem(KEY + "journal");
+  } catch (e) { /* storage full or blocked: best effort */ }
+}
+
+export function readJournal(session) {
+  try {
+    const saved = session && JSON.parse(session.getItem(KEY + "journal") || "null");
+    return Array.isArray(saved) ? saved : [];
+  } catch (e) {
+    return []; // unreadable: start clean
+  }
+}
+
+function b64ToBytes(b64) {
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/** POST the visit's outcome beacon (msgpack, base64 from the worker); best effort, survives unload. */
+export function sendOutcome(proxy, outcomeB64) {
+  if (!outcomeB64 || !proxy) return;
+  const url = new URL(proxy.replace(/\/$/, "") + "/v1/outcome", location.href).href;
+  try {
+    fetch(url, { method: "POST", body: b64ToBytes(outcomeB64), keepalive: true,
+      headers: { "content-type": "application/msgpack" } })
+      .catch(() => { /* measurement is best effort */ });
+  } catch (e) { /* keepalive quota exceeded */ }
+}

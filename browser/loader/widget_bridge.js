@@ -1,0 +1,24 @@
+// The widget bridge: loads the widget module on the first intervention (most visits never
+// need it) and gives it the actions it may take.
+import { warn } from "./api.js";
+
+/**
+ * @param {string} url the widget module's URL
+ * @param {Object} actions feedback(type, trigger), reply(trigger, text, history), lead(trigger, email), cartUrl
+ */
+export function createWidgetBridge(url, actions) {
+  let widget = null;
+  return {
+    show(card) {
+      const load = widget ? Promise.resolve(widget) : import(url);
+      load.then((mod) => {
+        widget = mod;
+        mod.show(card, actions);
+      }).catch((e) => warn("widget failed to load: " + e));
+    },
+    /** A worker answer for the open card (a chat reply, a lead's fate). */
+    receive(msg) {
+      if (widget && widget.receive) widget.receive(msg);
+    },
+  };
+}

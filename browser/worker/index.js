@@ -1,0 +1,122 @@
+// Tactful worker: hosts the Python engine (tactful.core) in Pyodide, off the main thread.
+//
+// It never reads a clock for decisions: every batch carries the page's `now`. Python returns
+// only strings (JSON, base64), so no PyProxy crosses into JavaScript except the long-lived
+// host's bound methods, created once. Message types: the generated contract.
+import { FROM_WORKER, TO_WORKER } from "../generated/contract.js";
+import { createProxy } from "./proxy.js";
+
+let call = null; // bound Python methods of the engine's Host, created once
+let proxy = null;
+let locale = "";
+let queue = Promise.resolve();
+
+function post(msg) {
+  self.postMessage(msg);
+}
+
+async function wasmAllowed() {
+  // A CSP without 'wasm-unsafe-eval' makes Pyodide hang after logging an error: ask first.
+  try {
+    await WebAssembly.compile(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]));
+    return true;
+  } catch (e) {
+    return false;
+  }
+}
+
+async function loadEngine(msg) {
+  const runtime = new URL(msg.assets.runtime, msg.base).href;
+  const { loadPyodide } = await import(runtime + "pyodide.mjs");
+  const pyodide = await loadPyodide({ indexURL: runtime, stdout: () => {}, stderr: () => {} });
+  for (const wheel of msg.assets.wheels) {
+    const response = await fetch(new URL(wheel.url, msg.base).href, { integrity: wheel.integrity });
+    if (!response.ok) throw new Error(`wheel ${wheel.url}: HTTP ${response.status}`);
+    pyodide.unpackArchive(new Uint8Array(await response.arrayBuffer()), "wheel");
+  }
+  return pyodide;
+}
+
+async function start(msg) {
+  if (!(await wasmAllowed())) {
+    post({ type: FROM_WORKER.DISABLED, reason: "WebAssembly is blocked (Content-Security-Policy needs 'wasm-unsafe-eval')" });
+    return;
+  }
+  const pyodide = await loadEngine(msg);
+  const playbook = await fetch(msg.playbookUrl, { credentials: "same-origin" });
+  if (!playbook.ok) throw new Error(`playbook: HTTP ${playbook.status}`);
+  const playbookText = await playbook.text();
+  const core = pyodide.pyimport("tactful.core");
+  const Host = core.Host;
+  let host;
+  try {
+    host = Host(playbookText, msg.visitor, msg.stored || "");
+  } finally {
+    Host.destroy();
+    core.destroy();
+  }
+  call = {
+    feed: host.feed, state: host.state_b64, outcome: host.outcome_b64,
+    request: host.message_request_b64, readMessage: host.read_message_reply, readToken: host.read_token_reply,
+    replyRequest: host.reply_request_b64, readReply: host.read_reply_reply, leadRequest: host.lead_request_b64,
+  };
+  proxy = createProxy(msg.proxy, call.readToken);
+  locale = msg.locale;
+  const notes = host.notes_json;
+  post({ type: FROM_WORKER.READY, arm: host.arm, notes: JSON.parse(notes()) });
+  notes.destroy();
+}
+
+async function words(card) {
+  // The words around the offer: the model's via the proxy, else the playbook's template.
+  try {
+    const reply = JSON.parse(call.readMessage(await proxy.send("/v1/message", call.request(card.trigger, locale, ""))));
+    return { ...card, message: reply.text, source: reply.source };
+  } catch (e) {
+    return { ...card, source: "template" };
+  }
+}
+
+function batch(msg) {
+  const cards = JSON.parse(call.feed(JSON.stringify(msg.events || []), msg.now));
+  post({ type: FROM_WORKER.DECISIONS, decisions: cards, state: call.state(), outcome: call.outcome() });
+  for (const card of cards) {
+    if (card.action === "intervene") words(card).then((decision) => post({ type: FROM_WORKER.WORDS, decision }));
+  }
+}
+
+async function reply(msg) {
+  try {
+    const body = call.replyRequest(msg.trigger, msg.text, JSON.stringify(msg.history || []), locale, "");
+    const answer = JSON.parse(call.readReply(await proxy.send("/v1/reply", body)));
+    post({ type: FROM_WORKER.REPLIED, trigger: msg.trigger, ...answer });
+  } catch (e) {
+    post({ type: FROM_WORKER.REPLIED, trigger: msg.trigger, text: "", route: "unavailable", source: "none" });
+  }
+}
+
+async function lead(msg) {
+  try {
+    await proxy.send("/v1/lead", call.leadRequest(msg.trigger, msg.email, locale, ""));
+    post({ type: FROM_WORKER.LEAD_DONE, trigger: msg.trigger, ok: true });
+  } catch (e) {
+    post({ type: FROM_WORKER.LEAD_DONE, trigger: msg.trigger, ok: false });
+  }
+}
+
+async function handle(msg) {
+  switch (msg && msg.type) {
+    case TO_WORKER.INIT: return start(msg);
+    case TO_WORKER.BATCH: if (call) batch(msg); return undefined;
+    case TO_WORKER.REPLY: if (call) reply(msg); return undefined; // answered whenever the proxy replies
+    case TO_WORKER.LEAD: if (call) lead(msg); return undefined;
+    default: console.warn("[tactful] worker: unknown message", msg && msg.type); return undefined;
+  }
+}
+
+self.onmessage = (event) => {
+  // One message at a time, in order: the engine sees events exactly as the page sent them.
+  queue = queue
+    .then(() => handle(event.data))
+    .catch((e) => post({ type: FROM_WORKER.DISABLED, reason: String((e && e.message) || e).slice(0, 300) }));
+};

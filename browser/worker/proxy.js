@@ -1,0 +1,59 @@
+// Calls to the message proxy: short-lived visitor tokens, msgpack bodies, a hard timeout.
+// The worker passes base64 strings to and from Python; bytes only exist here.
+
+export const MESSAGE_TIMEOUT_MS = 2500; // a visitor is waiting: after this, the template's words
+
+export function b64ToBytes(b64) {
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+export function bytesToB64(bytes) {
+  let bin = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  return btoa(bin);
+}
+
+/**
+ * @param {string} base the proxy's URL ("" when none is configured)
+ * @param {(b64: string) => string} readToken decodes a /v1/token reply (Python) into JSON text
+ */
+export function createProxy(base, readToken) {
+  let token = null; // { token, expires }
+
+  async function post(path, bodyB64, bearer) {
+    if (!base) throw new Error("no proxy configured");
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), MESSAGE_TIMEOUT_MS);
+    const headers = { "content-type": "application/msgpack", accept: "application/msgpack" };
+    // The token rides in a header, so the proxy limits a visitor before reading the body.
+    if (bearer) headers.authorization = "Bearer " + bearer;
+    try {
+      const response = await fetch(base + path, {
+        method: "POST",
+        body: b64ToBytes(bodyB64),
+        headers,
+        signal: controller.signal,
+      });
+      if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+      return bytesToB64(new Uint8Array(await response.arrayBuffer()));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** A short-lived signed token from the proxy; renewed a minute before it expires. */
+  async function visitorToken() {
+    if (!token || token.expires - 60 < Date.now() / 1000) token = JSON.parse(readToken(await post("/v1/token", "")));
+    return token.token;
+  }
+
+  return {
+    /** POST a msgpack body (base64) as this visitor; the reply body as base64. */
+    async send(path, bodyB64) {
+      return post(path, bodyB64, await visitorToken());
+    },
+  };
+}

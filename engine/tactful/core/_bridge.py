@@ -1,0 +1,101 @@
+"""The page <-> worker contract: every message between the loader (main thread) and the
+worker that hosts the engine, and the card the widget renders for an intervention.
+
+Defined once, here, next to the wire schema. ``tactful build`` emits the JavaScript the
+loader, the worker and the widget import (``contract.js``: constants and JSDoc
+typedefs), and a test fails when a JavaScript ``switch`` handles a message type this
+module lacks or misses one it has.
+
+Field types are JSDoc type expressions, which is what the JavaScript side reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+BRIDGE_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class BridgeMessage:
+    """One message type: its ``type`` tag, its fields (name -> JSDoc type) and what it means."""
+
+    type: str
+    fields: tuple[tuple[str, str], ...]
+    doc: str
+
+    @property
+    def constant(self) -> str:
+        """The JavaScript constant naming this type (``lead_done`` -> ``LEAD_DONE``)."""
+        return self.type.upper()
+
+
+TO_WORKER: tuple[BridgeMessage, ...] = (
+    BridgeMessage(
+        "init",
+        (
+            ("assets", "Object"),
+            ("base", "string"),
+            ("playbookUrl", "string"),
+            ("proxy", "string"),
+            ("visitor", "string"),
+            ("stored", "?string"),
+            ("locale", "string"),
+        ),
+        "start Pyodide and the engine for this visitor, from its stored record (base64 msgpack)",
+    ),
+    BridgeMessage("batch", (("events", "Object[]"), ("now", "number")), "events since the last batch, and the time now"),
+    BridgeMessage(
+        "reply",
+        (("trigger", "string"), ("text", "string"), ("history", "Array<Array<string>>")),
+        "the visitor asked a question in the chat card",
+    ),
+    BridgeMessage("lead", (("trigger", "string"), ("email", "string")), "the visitor left an email in a lead card"),
+)
+
+FROM_WORKER: tuple[BridgeMessage, ...] = (
+    BridgeMessage("ready", (("arm", "string"), ("notes", "string[]")), "the engine is running; the visitor's arm"),
+    BridgeMessage("disabled", (("reason", "string"),), "the engine cannot run here; the page stays as it was"),
+    BridgeMessage(
+        "decisions",
+        (("decisions", "Card[]"), ("state", "string"), ("outcome", "?string")),
+        "the decisions of one batch, the visitor record to store and the visit's outcome beacon (base64)",
+    ),
+    BridgeMessage("words", (("decision", "Card"),), "an intervention with its words: show it"),
+    BridgeMessage(
+        "replied",
+        (("trigger", "string"), ("text", "string"), ("route", "string"), ("link", "?string"), ("source", "string")),
+        "the answer to a chat question (route: agent, support or unavailable)",
+    ),
+    BridgeMessage("lead_done", (("trigger", "string"), ("ok", "boolean")), "whether a lead reached the proxy"),
+)
+
+# The card: what the widget gets for one decision. The engine's Decision fields, plus what
+# the widget needs for an intervention (title, suggested questions, the offer, the support
+# link) and where the words came from (set by the worker).
+CARD_FIELDS: tuple[tuple[str, str], ...] = (
+    ("t", "number"),
+    ("action", "string"),
+    ("trigger", "string"),
+    ("kind", "string"),
+    ("offer", "(string|undefined)"),
+    ("arm", "string"),
+    ("reasons", "string[]"),
+    ("eligible", "boolean"),
+    ("page_kind", "string"),
+    ("message", "string"),
+    ("title", "(string|undefined)"),
+    ("questions", "(string[]|undefined)"),
+    ("offer_detail", "(OfferDetail|undefined)"),
+    ("support_link", "(string|undefined)"),
+    ("source", "(string|undefined)"),
+)
+
+OFFER_DETAIL_FIELDS: tuple[tuple[str, str], ...] = (
+    ("id", "string"),
+    ("type", "string"),
+    ("code", "string"),
+    ("percent", "number"),
+    ("amount", "number"),
+    ("description", "string"),
+)

@@ -1,0 +1,71 @@
+"""The house rules a reader relies on: curated public surfaces, public names across package
+boundaries, small functions, tests laid out like the packages. (The import layers themselves
+are import-linter contracts in pyproject.toml, run by `./run lint`.)"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ["tactful.core", "tactful.proxy", "tactful.bundle", "tactful.lift"]
+MAX_FUNCTION_LINES = 60
+LONG_REASON = "# long:"  # a function may pass the limit with a reason on the line above its def
+
+
+@pytest.mark.parametrize("name", PACKAGES)
+def test_all_is_what_the_package_defines(name):
+    # httpx's way: __all__ is every public name the package binds, derived, not a hand-copied list.
+    package = importlib.import_module(name)
+    public = sorted(
+        attr
+        for attr, value in vars(package).items()
+        if not attr.startswith("_")
+        and attr != "annotations"
+        and not (isinstance(value, ModuleType) and not value.__name__.startswith(name + "."))
+    )
+    assert sorted(package.__all__) == public
+    for attr in package.__all__:
+        assert getattr(package, attr, None) is not None, attr
+
+
+def _imports(tree: ast.AST):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            yield node.module
+            yield from (f"{node.module}.{alias.name}" for alias in node.names)
+
+
+def test_nothing_outside_a_package_imports_its_private_modules():
+    outside = [*ROOT.glob("tests/**/*.py"), *ROOT.glob("bench/**/*.py"), *ROOT.glob("demo/**/*.py")]
+    offenders = []
+    for path in outside:
+        for module in _imports(ast.parse(path.read_text())):
+            parts = module.split(".")
+            if parts[0] == "tactful" and any(p.startswith("_") and not p.startswith("__") for p in parts[1:]):
+                offenders.append(f"{path.relative_to(ROOT)}: {module}")
+    assert offenders == []
+
+
+def test_no_function_is_long_without_a_reason():
+    long = []
+    for path in sorted((ROOT / "engine" / "tactful").rglob("*.py")):
+        lines = path.read_text().splitlines()
+        for node in ast.walk(ast.parse("\n".join(lines))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                size = node.end_lineno - node.lineno + 1
+                first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+                if size > MAX_FUNCTION_LINES and LONG_REASON not in lines[first - 2]:
+                    long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({size} lines)")
+    assert long == []
+
+
+def test_tests_are_laid_out_like_the_packages():
+    for name in ("core", "proxy", "bundle", "lift", "cli", "e2e"):
+        assert list((ROOT / "tests" / name).glob("test_*.py")), f"tests/{name} has no tests"
