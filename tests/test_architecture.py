@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import re
 from pathlib import Path
 from types import ModuleType
 
@@ -69,3 +70,17 @@ def test_no_function_is_long_without_a_reason():
 def test_tests_are_laid_out_like_the_packages():
     for name in ("core", "proxy", "bundle", "lift", "cli", "e2e"):
         assert list((ROOT / "tests" / name).glob("test_*.py")), f"tests/{name} has no tests"
+
+
+def test_documentation_links_stay_inside_the_repository():
+    # Every relative link in the README and docs resolves to a file of this repository.
+    broken = []
+    for doc in [ROOT / "README.md", *ROOT.glob("docs/*.md"), *ROOT.glob("build/*.md")]:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", doc.read_text()):
+            if re.match(r"[a-z]+:", target):
+                continue  # an absolute URL, not a file of ours
+            path = (doc.parent / target).resolve()
+            if ROOT.resolve() not in path.parents or not path.exists():
+                broken.append(f"{doc.relative_to(ROOT)}: {target}")
+        broken += [f"{doc.relative_to(ROOT)}: {ref}" for ref in re.findall(r"`(\.\./[^`]+)`", doc.read_text())]
+    assert broken == []

@@ -51,6 +51,15 @@ class Endpoint:
     need_token: bool = True
 
 
+def route_path(scope: Scope) -> str:
+    """The path below where this app is mounted (``tactful demo`` mounts the proxy at /tactful-api)."""
+    path: str = scope.get("path", "")
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root) and path[len(root) : len(root) + 1] in ("", "/"):
+        return path[len(root) :] or "/"
+    return path
+
+
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", ()):
         if key == name:
@@ -84,7 +93,7 @@ class _Layer:
         self.endpoints = endpoints
 
     def endpoint(self, scope: Scope) -> Endpoint | None:
-        return self.endpoints.get(scope.get("path", "")) if scope["type"] == "http" else None
+        return self.endpoints.get(route_path(scope)) if scope["type"] == "http" else None
 
 
 class ErrorBoundary(_Layer):
