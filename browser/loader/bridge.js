@@ -10,12 +10,19 @@ import { safe, warn } from "./api.js";
  */
 export function createBridge(assets, base, handlers, disable) {
   let worker = null;
+  let batchSeq = 0;
+  const waiting = new Map(); // batch seq -> resolve, until its decisions arrive
 
   function route(msg) {
     switch (msg.type) {
       case FROM_WORKER.READY: return handlers.ready(msg);
       case FROM_WORKER.DISABLED: return disable(msg.reason || "engine failed");
-      case FROM_WORKER.DECISIONS: return handlers.decisions(msg);
+      case FROM_WORKER.DECISIONS: {
+        handlers.decisions(msg);
+        const resolve = waiting.get(msg.seq);
+        waiting.delete(msg.seq);
+        return resolve && resolve(msg);
+      }
       case FROM_WORKER.WORDS: return handlers.words(msg.decision);
       case FROM_WORKER.REPLIED: return handlers.answer(msg);
       case FROM_WORKER.LEAD_DONE: return handlers.answer(msg);
@@ -45,7 +52,13 @@ export function createBridge(assets, base, handlers, disable) {
       worker.postMessage({ type: TO_WORKER.INIT, ...init });
       return true;
     },
-    batch(events, now) { worker.postMessage({ type: TO_WORKER.BATCH, events, now }); },
+    /** Post a batch; resolves with its decisions message once the worker has answered. */
+    batch(events, now, stored) {
+      const seq = batchSeq++;
+      const answered = new Promise((resolve) => waiting.set(seq, resolve));
+      worker.postMessage({ type: TO_WORKER.BATCH, seq, events, now, stored });
+      return answered;
+    },
     reply(trigger, text, history) { if (worker) worker.postMessage({ type: TO_WORKER.REPLY, trigger, text, history }); },
     lead(trigger, email) { if (worker) worker.postMessage({ type: TO_WORKER.LEAD, trigger, email }); },
     running() { return worker !== null; },

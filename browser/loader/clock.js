@@ -1,35 +1,75 @@
 // Time and batching. The loader owns time: every event is stamped here and every batch
 // carries `now`, so the worker never reads a clock and tests fast-forward the page's clock.
+//
+// Stamps are monotonic within a page: the wall clock is read once, when the loader starts,
+// and time moves on with performance.now(). A wall clock that steps back or forward while
+// the page is open (NTP, a user fixing their clock) cannot reorder or drop this page's
+// events; a step between two pages is absorbed by the engine (see Engine.feed).
+
+const wallAtStart = Date.now();
+const perfAtStart = performance.now();
+
+/** Milliseconds: the wall clock at start-up plus monotonic time since. */
+export function nowMs() {
+  return wallAtStart + (performance.now() - perfAtStart);
+}
 
 /** Seconds, the engine's unit. */
 export function now() {
-  return Date.now() / 1000;
+  return nowMs() / 1000;
 }
+
+function randomId() {
+  const bytes = new Uint8Array(8);
+  crypto.getRandomValues(bytes);
+  return Array.prototype.map.call(bytes, (b) => (b + 256).toString(16).slice(1)).join("");
+}
+
+/** This page load's instance id: the engine tells pages (and tabs) apart by it. */
+export const PAGE = typeof crypto === "object" && crypto.getRandomValues ? randomId() : String(wallAtStart);
 
 const MAX_PENDING = 400; // a page that floods events keeps the newest
 
 /**
- * Events wait in `pending` until the next tick; a sent batch stays `inflight` until the
- * worker answers it (a navigation may cut it off: the journal keeps both).
- * @param {(events: Object[], now: number) => boolean} send posts a batch; false when it cannot yet
+ * Events wait in `pending` until the current task ends; a sent batch stays `inflight` until the
+ * worker answers it (a navigation may cut it off: the journal keeps both). One batch is in
+ * flight at a time, so each sees the record the previous one stored.
+ * @param {(events: Object[], now: number) => Promise<boolean>|boolean} send posts a batch;
+ *   resolves when the worker has answered, false when it cannot send yet
  */
 export function createBatcher(send) {
   let pending = [];
   const inflight = [];
-  let timer = 0;
+  let scheduled = false;
+  let seq = 0;
+  let busy = false;
+  let again = false;
   const batcher = {
     push(event) {
       event.t = now();
+      event.p = PAGE;
+      event.n = seq++;
       pending.push(event);
       if (pending.length > MAX_PENDING) pending.splice(0, pending.length - MAX_PENDING);
-      if (!timer) timer = setTimeout(batcher.flush, 0);
+      // One batch per task: whatever this task pushes goes together, right after it.
+      if (!scheduled) { scheduled = true; queueMicrotask(batcher.flush); }
     },
     flush() {
-      timer = 0;
+      scheduled = false;
+      if (busy) { again = true; return; }
       const events = pending;
-      if (!send(events, now())) return;
       pending = [];
       inflight.push(events);
+      busy = true;
+      Promise.resolve(send(events, now())).then((sent) => {
+        if (!sent) {
+          inflight.pop();
+          pending = events.concat(pending);
+        }
+      }).catch(() => { /* the bridge disables Tactful on a real failure */ }).then(() => {
+        busy = false;
+        if (again) { again = false; batcher.flush(); }
+      });
     },
     /** The worker answered the oldest batch in flight. */
     answered() {

@@ -9,10 +9,10 @@
  */
 import { createApi, safe, warn } from "./api.js";
 import { createBridge } from "./bridge.js";
-import { createBatcher } from "./clock.js";
+import { createBatcher, nowMs } from "./clock.js";
 import { readConfig } from "./config.js";
 import {
-  loadRecord, openStores, readJournal, saveRecord, sendOutcome, visitorId, writeJournal,
+  RECORD, loadRecord, openStores, readJournal, saveRecord, sendOutcome, visitorId, withRecordLock, writeJournal,
 } from "./persistence.js";
 import { clientFacts, pageInfo, watch } from "./sensors.js";
 import { createWidgetBridge } from "./widget_bridge.js";
@@ -21,6 +21,7 @@ import { createWidgetBridge } from "./widget_bridge.js";
 const ASSETS_JSON = "__TACTFUL_ASSETS__";
 const MAX_EXPLAINED = 50;
 const HEARTBEAT_MS = 1000;
+const LOCK_LIMIT_MS = 5000; // a worker that does not answer a batch in time gives the record lock back
 
 function builtAssets() {
   try { return JSON.parse(ASSETS_JSON); } catch (e) { return null; }
@@ -29,10 +30,15 @@ function builtAssets() {
 /** The loader's parts, wired together; `state` is null while booting, then true or false. */
 function assemble(config, prior) {
   const ctx = { config, stores: openStores(), built: builtAssets(), state: null, outcome: null, recent: [] };
+  ctx.written = null; // the record as this tab last stored or merged it
   ctx.batcher = createBatcher((events, at) => {
     if (ctx.state !== true || !ctx.bridge.running()) return false;
-    ctx.bridge.batch(events, at);
-    return true;
+    // Read-merge-write under the record lock: the worker merges what other tabs stored first.
+    return withRecordLock(async () => {
+      const stored = loadRecord(ctx.stores.local);
+      await ctx.bridge.batch(events, at, stored !== ctx.written ? stored : null);
+      return true;
+    }, LOCK_LIMIT_MS);
   });
   ctx.push = (event) => { if (ctx.state !== false) ctx.batcher.push(event); };
   Object.assign(ctx, createApi(prior, ctx.push, () => ctx.recent, config));
@@ -51,7 +57,7 @@ function workerHandlers(ctx) {
   return {
     ready(msg) {
       ctx.state = true;
-      ctx.settle({ enabled: true, arm: msg.arm, notes: msg.notes || [], ms: Math.round(performance.now()) });
+      ctx.settle({ enabled: true, arm: msg.arm, bot: !!msg.bot, notes: msg.notes || [], ms: Math.round(performance.now()) });
       ctx.batcher.flush();
     },
     decisions(msg) {
@@ -60,9 +66,11 @@ function workerHandlers(ctx) {
         if (ctx.recent.length > MAX_EXPLAINED) ctx.recent.shift();
       }
       saveRecord(ctx.stores.local, msg.state);
+      ctx.written = msg.state;
       ctx.batcher.answered();
       writeJournal(ctx.stores.session, ctx.batcher.unsaved());
       if (msg.outcome) ctx.outcome = msg.outcome;
+      if (msg.converted) ctx.widget.close(); // bought in this or another tab: nothing stays open
     },
     words: (card) => ctx.widget.show(card),
     answer: (msg) => ctx.widget.receive(msg),
@@ -93,6 +101,7 @@ function boot(ctx) {
     visitor: visitorId(ctx.stores.local),
     stored: loadRecord(ctx.stores.local),
     locale: config.locale,
+    client: clientFacts(),
   });
 }
 
@@ -110,13 +119,15 @@ function main(script) {
   ctx.replayQueue();
   document.addEventListener("tactful:cart", safe((e) => ctx.api.cart(e.detail)));
   document.addEventListener("tactful:convert", safe((e) => ctx.api.converted(e.detail)));
+  // Another tab stored the record: merge it now, not at the next heartbeat.
+  window.addEventListener("storage", safe((e) => { if (e.key === RECORD) ctx.batcher.flush(); }));
   // Anything that throws while starting disables Tactful and settles `ready`: never a pending promise.
   const failed = (e) => ctx.disable("start failed: " + e);
   const start = safe(() => {
     ctx.batcher.prepend(readJournal(ctx.stores.session));
     ctx.push(clientFacts());
     ctx.push(pageInfo());
-    watch(ctx.push, () => onHide(ctx), Date.now());
+    watch(ctx.push, () => onHide(ctx), nowMs());
     setInterval(safe(ctx.batcher.flush), HEARTBEAT_MS); // the heartbeat: time passes even when nothing happens
     const idle = window.requestIdleCallback || ((cb) => setTimeout(cb, 1));
     idle(safe(() => boot(ctx), failed), { timeout: 2000 });

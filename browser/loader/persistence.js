@@ -30,13 +30,28 @@ export function visitorId(local) {
   return id;
 }
 
+export const RECORD = KEY + "state";
+
 export function loadRecord(local) {
-  return local ? local.getItem(KEY + "state") : null;
+  try { return local ? local.getItem(RECORD) : null; } catch (e) { return null; }
+}
+
+/**
+ * Run `task` holding this origin's record lock, so a tab's read-merge-write of the visitor
+ * record never interleaves with another tab's (Web Locks; without them, tasks just run: the
+ * merge still joins facts, a fact written in the same instant by a tab that then closes
+ * could be missed). The lock is given up after `limitMs` even if the task hangs.
+ */
+export function withRecordLock(task, limitMs) {
+  const locks = navigator.locks;
+  const bounded = () => Promise.race([task(), new Promise((resolve) => setTimeout(() => resolve(true), limitMs))]);
+  if (!locks || typeof locks.request !== "function") return bounded();
+  return locks.request(KEY + "record", bounded);
 }
 
 export function saveRecord(local, record) {
   if (local && typeof record === "string") {
-    try { local.setItem(KEY + "state", record); } catch (e) { /* quota: keep going in memory */ }
+    try { local.setItem(RECORD, record); } catch (e) { /* quota: keep going in memory */ }
   }
 }
 

@@ -1,13 +1,21 @@
 // Sensors: what the page can see of behaviour, turned into engine events. Passive listeners
 // only, cheap on every event; nothing here decides anything.
 import { safe } from "./api.js";
+import { nowMs } from "./clock.js";
 
 const MIN_EXIT_DWELL_MS = 3000; // an exit gesture right after arriving is not leaving
 const EXIT_REPEAT_MS = 5000;
+const MAX_URL = 2048; // the engine's and the wire's limits: longer values are cut here
+const MAX_NAME = 120;
+
+/** Only what a person did: events a script dispatches itself (isTrusted false) are ignored. */
+function trusted(handler) {
+  return (e) => { if (!e || e.isTrusted !== false) handler(e); };
+}
 
 /** The page_view event: URL, and the page hooks (data-tactful-page, -product, -category). */
 export function pageInfo() {
-  const info = { type: "page_view", url: location.pathname + location.search };
+  const info = { type: "page_view", url: (location.pathname + location.search).slice(0, MAX_URL) };
   const hook = (name) => {
     const el = document.querySelector("[data-tactful-" + name + "]");
     return el && el.getAttribute("data-tactful-" + name);
@@ -15,9 +23,9 @@ export function pageInfo() {
   const kind = hook("page");
   if (kind) info.kind = kind;
   const product = hook("product");
-  if (product) info.product = product.slice(0, 120);
+  if (product) info.product = product.slice(0, MAX_NAME);
   const category = hook("category");
-  if (category) info.category = category.slice(0, 120);
+  if (category) info.category = category.slice(0, MAX_NAME);
   return info;
 }
 
@@ -38,7 +46,7 @@ export function clientFacts() {
 function activitySensor(push) {
   let last = 0;
   return () => {
-    const t = Date.now();
+    const t = nowMs();
     if (t - last >= 1000) { last = t; push({ type: "activity" }); }
   };
 }
@@ -47,7 +55,7 @@ function activitySensor(push) {
 function exitSensor(push, startedAt) {
   let last = 0;
   return (source) => {
-    const t = Date.now();
+    const t = nowMs();
     if (t - startedAt < MIN_EXIT_DWELL_MS || t - last < EXIT_REPEAT_MS) return;
     last = t;
     push({ type: "exit_intent", source });
@@ -55,9 +63,9 @@ function exitSensor(push, startedAt) {
 }
 
 function scrollSensor(push, exitIntent) {
-  let lastEmit = 0, maxDepth = 0, lastY = window.scrollY, lastT = Date.now();
+  let lastEmit = 0, maxDepth = 0, lastY = window.scrollY, lastT = nowMs();
   return () => {
-    const t = Date.now(), y = window.scrollY, doc = document.documentElement;
+    const t = nowMs(), y = window.scrollY, doc = document.documentElement;
     const height = Math.max(doc.scrollHeight, document.body ? document.body.scrollHeight : 0);
     const depth = Math.round((height > 0 ? Math.min(1, (y + window.innerHeight) / height) : 1) * 100) / 100;
     const dt = t - lastT;
@@ -77,7 +85,7 @@ function pointerSensors(push, activity, exitIntent) {
   const hovered = (e) => e.target && e.target.closest && e.target.closest("[data-tactful-hover]");
   return {
     move(e) {
-      const t = Date.now();
+      const t = nowMs();
       if (pointerY !== null && t > pointerT) speedY = (pointerY - e.clientY) / (t - pointerT); // px/ms, upward > 0
       pointerY = e.clientY; pointerT = t;
       activity();
@@ -107,12 +115,13 @@ export function watch(push, onHide, startedAt) {
   const pointer = pointerSensors(push, activity, exitIntent);
   const opts = { passive: true, capture: true };
   window.addEventListener("scroll", safe(scrollSensor(push, exitIntent)), opts);
-  document.addEventListener("pointermove", safe(pointer.move), opts);
-  document.addEventListener("mouseout", safe(pointer.out), opts);
-  document.addEventListener("mouseover", safe(pointer.over), opts);
-  document.addEventListener("focusin", safe(pointer.over), opts);
+  document.addEventListener("pointermove", safe(trusted(pointer.move)), opts);
+  document.addEventListener("mouseout", safe(trusted(pointer.out)), opts);
+  document.addEventListener("mouseover", safe(trusted(pointer.over)), opts);
+  // Keyboard and screen-reader visitors move focus: that is input, and a hover on a hooked element.
+  document.addEventListener("focusin", safe(trusted((e) => { activity(); pointer.over(e); })), opts);
   for (const type of ["keydown", "touchstart", "wheel", "pointerdown"]) {
-    document.addEventListener(type, safe(activity), opts);
+    document.addEventListener(type, safe(trusted(activity)), opts);
   }
   document.addEventListener("visibilitychange", safe(() => {
     const hidden = document.visibilityState === "hidden";

@@ -16,6 +16,10 @@ export function createWidgetBridge(url, actions) {
         mod.show(card, actions);
       }).catch((e) => warn("widget failed to load: " + e));
     },
+    /** Close the open card, if any (the visitor converted: nothing more to say). */
+    close() {
+      if (widget && widget.close) widget.close();
+    },
     /** A worker answer for the open card (a chat reply, a lead's fate). */
     receive(msg) {
       if (widget && widget.receive) widget.receive(msg);

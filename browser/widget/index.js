@@ -82,7 +82,7 @@ function onKey(event) {
   dismiss();
 }
 
-function close() {
+export function close() {
   if (panel) panel.remove();
   panel = null;
 }

@@ -50,20 +50,20 @@ async function start(msg) {
   const Host = core.Host;
   let host;
   try {
-    host = Host(playbookText, msg.visitor, msg.stored || "");
+    host = Host(playbookText, msg.visitor, msg.stored || "", JSON.stringify(msg.client || {}));
   } finally {
     Host.destroy();
     core.destroy();
   }
   call = {
-    feed: host.feed, state: host.state_b64, outcome: host.outcome_b64,
+    feed: host.feed, state: host.state_b64, outcome: host.outcome_b64, converted: () => host.converted,
     request: host.message_request_b64, readMessage: host.read_message_reply, readToken: host.read_token_reply,
     replyRequest: host.reply_request_b64, readReply: host.read_reply_reply, leadRequest: host.lead_request_b64,
   };
   proxy = createProxy(msg.proxy, call.readToken);
   locale = msg.locale;
   const notes = host.notes_json;
-  post({ type: FROM_WORKER.READY, arm: host.arm, notes: JSON.parse(notes()) });
+  post({ type: FROM_WORKER.READY, arm: host.arm, bot: host.bot, notes: JSON.parse(notes()) });
   notes.destroy();
 }
 
@@ -78,8 +78,10 @@ async function words(card) {
 }
 
 function batch(msg) {
-  const cards = JSON.parse(call.feed(JSON.stringify(msg.events || []), msg.now));
-  post({ type: FROM_WORKER.DECISIONS, decisions: cards, state: call.state(), outcome: call.outcome() });
+  // `stored` is the record as another tab may have left it: the engine merges it before deciding.
+  const cards = JSON.parse(call.feed(JSON.stringify(msg.events || []), msg.now, msg.stored || ""));
+  post({ type: FROM_WORKER.DECISIONS, seq: msg.seq, decisions: cards, state: call.state(), outcome: call.outcome(),
+    converted: call.converted() });
   for (const card of cards) {
     if (card.action === "intervene") words(card).then((decision) => post({ type: FROM_WORKER.WORDS, decision }));
   }

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-from tactful.core import LineProblem, Playbook, PlaybookError, Replay, replay_lines
+from tactful.core import LineProblem, Playbook, PlaybookError, Replay, lint, replay_lines
 from tactful.playbook_file import read_playbook
 
 EXIT_OK = 0
@@ -49,6 +49,14 @@ def cmd_check(args: argparse.Namespace) -> int:
         state = "live" if trig.phase <= playbook.phase else "off"
         offer = f" offer={trig.offer.id}" if trig.offer else ""
         print(f"  {trig.id:<20} phase {trig.phase} {state:<4} {trig.kind:<12} pages={','.join(trig.pages)}{offer}")
+    findings = lint(playbook)
+    for finding in findings:
+        print(f"warning: {finding}")
+    if findings:
+        print(f"{len(findings)} warning{'s' if len(findings) != 1 else ''}"
+              + (" (--strict: failing)" if args.strict else " (--strict turns them into errors)"))  # fmt: skip
+        if args.strict:
+            return EXIT_INVALID
     return EXIT_OK
 
 
@@ -225,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="validate a playbook")
     check.add_argument("playbook", help="playbook file (.toml or .json)")
+    check.add_argument("--strict", action="store_true", help="exit 2 when there are warnings, too")
     check.set_defaults(func=cmd_check)
     rep = sub.add_parser("replay", help="replay JSONL events through the engine")
     rep.add_argument("--playbook", required=True, help="playbook file (.toml or .json)")

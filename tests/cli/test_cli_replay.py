@@ -19,6 +19,7 @@ def lines_for(visitor, offset=0.0):
         {"visitor": visitor, "t": t + 1, "type": "activity"},
         {"visitor": visitor, "t": t + 2, "type": "cart", "items": 1, "value": 24},
         {"visitor": visitor, "t": t + 3, "type": "page_view", "url": "/cart"},
+        {"visitor": visitor, "t": t + 4, "type": "activity"},
         {"visitor": visitor, "t": t + 12, "type": "exit_intent"},
     ]
 
@@ -35,7 +36,8 @@ def test_replay_interleaved_visitors_with_bad_lines(root):
     mixed = [json.dumps(x) for pair in zip(a, b, strict=True) for x in pair]
     mixed.insert(3, "{not json")
     mixed.insert(6, json.dumps({"t": 1, "type": "activity"}))  # no visitor
-    mixed.append(json.dumps({"visitor": "alice", "t": 1, "type": "activity"}))  # out of order for alice
+    mixed.append(json.dumps({"visitor": "alice", "t": 13, "type": "scroll", "depth": 2}))  # a depth past 1
+    mixed.append(json.dumps({"visitor": "alice", "t": 1, "type": "activity"}))  # late: applied, not dropped
     result = run_replay(root, "\n".join(mixed) + "\n")
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
@@ -47,8 +49,9 @@ def test_replay_interleaved_visitors_with_bad_lines(root):
     assert rows[0]["offer"] == "cart10" and rows[0]["t"] == 12 and rows[1]["arm"] == "holdout"
     assert "line 4: not JSON" in result.stderr
     assert "line 7: needs a `visitor`" in result.stderr
-    assert "event skipped (out_of_order)" in result.stderr
-    assert "bad lines 2" in result.stderr and "out_of_order=1" in result.stderr
+    assert "line 17: event skipped (bad_field)" in result.stderr
+    assert "replayed 15 events" in result.stderr  # 18 lines: 2 bad, 1 skipped
+    assert "bad lines 2" in result.stderr and "bad_field=1" in result.stderr
 
 
 def test_replay_from_a_file_and_a_bad_playbook(root, tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 HUMAN_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
 TREATMENT_ID = "809d4580aaed41565abc38d58f77f840"  # bucket 0.7477 for the demo salt: never in the holdout
@@ -23,14 +24,26 @@ def new_visitor(browser, visitor_id=TREATMENT_ID, **options):
 
 
 def wait_ready(page, timeout=90.0):
-    """Poll tactful.ready (page.wait_for_function is not usable under a strict CSP)."""
+    """Poll tactful.ready (page.wait_for_function is not usable under a strict CSP).
+
+    When a test froze the page's clock (``freeze``), it runs while the engine boots (the loader
+    boots in idle time, on timers) and is frozen again once ``ready`` settles.
+    """
+    clock = page.context.clock
+    frozen = getattr(page.context, "_tactful_frozen", False)
+    if frozen:
+        clock.resume()
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        state = page.evaluate("() => window.__tactfulReady || (window.tactful && window.tactful.ready && "
-                              "window.tactful.ready.then(s => (window.__tactfulReady = s)) && null)")
-        if state:
-            return state
-        time.sleep(0.2)
+    try:
+        while time.monotonic() < deadline:
+            state = page.evaluate("() => window.__tactfulReady || (window.tactful && window.tactful.ready && "
+                                  "window.tactful.ready.then(s => (window.__tactfulReady = s)) && null)")
+            if state:
+                return state
+            time.sleep(0.2)
+    finally:
+        if frozen:
+            clock.pause_at(page_time(page))
     raise AssertionError("tactful.ready did not settle")
 
 
@@ -54,9 +67,11 @@ def widget(page, selector="section"):
 
 
 def exit_through_top(page):
-    page.mouse.move(500, 400)
-    page.mouse.move(500, 120, steps=4)
-    page.mouse.move(500, -30, steps=2)
+    """The pointer heads up and out of the window, a frame (16 ms of page time) between moves."""
+    clock = page.context.clock
+    for y in (400, 330, 260, 190, 120, 45, -30):
+        page.mouse.move(500, y)
+        clock.run_for(16)
 
 
 def be_active(page, seconds, clock):
@@ -67,6 +82,18 @@ def be_active(page, seconds, clock):
     time.sleep(0.3)
 
 
+def freeze(page, context):
+    """Stop the page's clock where it is: from now on time moves only when the test fast-forwards it
+    (the worker keeps running in real time, so the engine still answers)."""
+    context.clock.pause_at(page_time(page))
+    context._tactful_frozen = True
+
+
+def page_time(page, offset_ms=0):
+    """The page's clock as a datetime (Playwright reads a bare number as seconds, not milliseconds)."""
+    return datetime.fromtimestamp((page.evaluate("Date.now()") + offset_ms) / 1000, tz=UTC)
+
+
 def open_page(browser, site, path, **options):
     context = new_visitor(browser, **options)
     context.clock.install()
@@ -74,6 +101,7 @@ def open_page(browser, site, path, **options):
     page.goto(site.url + path)
     state = wait_ready(page)
     assert state["enabled"] is True, state
+    freeze(page, context)
     return context, page
 
 

@@ -26,6 +26,7 @@ from ._errors import (
 from ._events import EVENT_TYPES, PAGE_KINDS, Event, clean_event
 from ._holdout import HOLDOUT, TREATMENT, assign_arm, fnv1a_32, holdout_bucket
 from ._host import Host
+from ._lint import Finding, lint
 from ._playbook import WIDGET_KINDS, Offer, Playbook, Trigger, load_playbook
 from ._replay import LineProblem, Replay, Row, replay_lines
 from ._state import SESSION_TIMEOUT, STATE_VERSION, VisitorState
@@ -69,6 +70,7 @@ __all__ = [
     "Decision",
     "Engine",
     "Event",
+    "Finding",
     "HashVersionError",
     "Host",
     "LeadReply",
@@ -97,6 +99,7 @@ __all__ = [
     "encode",
     "fnv1a_32",
     "holdout_bucket",
+    "lint",
     "load_playbook",
     "message_request",
     "replay_lines",

@@ -41,10 +41,17 @@ TO_WORKER: tuple[BridgeMessage, ...] = (
             ("visitor", "string"),
             ("stored", "?string"),
             ("locale", "string"),
+            ("client", "Object"),
         ),
-        "start Pyodide and the engine for this visitor, from its stored record (base64 msgpack)",
+        "start Pyodide and the engine for this visitor, from its stored record (base64 msgpack) and "
+        "what the browser says of itself (the `client` event)",
     ),
-    BridgeMessage("batch", (("events", "Object[]"), ("now", "number")), "events since the last batch, and the time now"),
+    BridgeMessage(
+        "batch",
+        (("seq", "number"), ("events", "Object[]"), ("now", "number"), ("stored", "?string")),
+        "events since the last batch, the time now, and the visitor record as stored now (another tab "
+        "may have written it): the worker merges it before deciding",
+    ),
     BridgeMessage(
         "reply",
         (("trigger", "string"), ("text", "string"), ("history", "Array<Array<string>>")),
@@ -54,12 +61,18 @@ TO_WORKER: tuple[BridgeMessage, ...] = (
 )
 
 FROM_WORKER: tuple[BridgeMessage, ...] = (
-    BridgeMessage("ready", (("arm", "string"), ("notes", "string[]")), "the engine is running; the visitor's arm"),
+    BridgeMessage(
+        "ready",
+        (("arm", "string"), ("bot", "boolean"), ("notes", "string[]")),
+        "the engine is running; the visitor's arm, and whether the browser looks automated",
+    ),
     BridgeMessage("disabled", (("reason", "string"),), "the engine cannot run here; the page stays as it was"),
     BridgeMessage(
         "decisions",
-        (("decisions", "Card[]"), ("state", "string"), ("outcome", "?string")),
-        "the decisions of one batch, the visitor record to store and the visit's outcome beacon (base64)",
+        (("seq", "number"), ("decisions", "Card[]"), ("state", "string"), ("outcome", "?string"),
+         ("converted", "boolean")),
+        "the decisions of batch `seq`, the merged visitor record to store, the visit's outcome beacon "
+        "(base64), and whether the visitor has converted (in any tab)",
     ),
     BridgeMessage("words", (("decision", "Card"),), "an intervention with its words: show it"),
     BridgeMessage(

@@ -24,6 +24,7 @@ be enough to fire.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -95,6 +96,8 @@ class Signal:
     measure: Measure | None = None
     base: Base | None = None
     param: str | None = None  # "target" (glob over hover targets) or "name" (track name)
+    top: float = math.inf  # the largest value the signal can take (its smallest is its baseline)
+    whole: bool = False  # a count: whole numbers only
 
     @property
     def time(self) -> bool:
@@ -113,31 +116,32 @@ SIGNALS: dict[str, Signal] = {
         Signal("session_time", "seconds since this visit started", False, 0.0,
                base=lambda state: state.session.start if state.session else None),
         Signal("scroll_depth", "deepest scroll on this page, 0..1", True, 0.0,
-               measure=_on_page(lambda p: p.scroll_depth)),
+               measure=_on_page(lambda p: p.scroll_depth), top=1.0),
         Signal("active_time", "seconds of active interaction on this page", True, 0.0,
                measure=_on_page(lambda p: p.active_time)),
         Signal("hovers", "hovers on this page over targets matching `target`", True, 0.0,
-               measure=lambda state, match: sum(_hover_counts(state, match)), param="target"),
+               measure=lambda state, match: sum(_hover_counts(state, match)), param="target", whole=True),
         Signal("hover_max", "most hovers over one target matching `target`", True, 0.0,
-               measure=lambda state, match: max(_hover_counts(state, match), default=0), param="target"),
+               measure=lambda state, match: max(_hover_counts(state, match), default=0), param="target", whole=True),
         Signal("hover_targets", "distinct targets matching `target` hovered", True, 0.0,
-               measure=lambda state, match: len(_hover_counts(state, match)), param="target"),
+               measure=lambda state, match: len(_hover_counts(state, match)), param="target", whole=True),
         Signal("exit_intent", "exit-intent gestures on this page", True, 0.0,
-               measure=_on_page(lambda p: p.exit_intents)),
+               measure=_on_page(lambda p: p.exit_intents), whole=True),
         Signal("exit_intent_dwell", "seconds on the page when the latest exit-intent gesture came", True, 0.0,
                measure=_on_page(lambda p: p.exit_dwell)),
         Signal("cart_items", "items in the cart (carried across visits)", True, 0.0,
-               measure=lambda state, _: state.cart_items),
+               measure=lambda state, _: state.cart_items, whole=True),
         Signal("cart_value", "value of the cart", True, 0.0,
                measure=lambda state, _: state.cart_value),
         Signal("cart_added", "times items were added to the cart on this page", True, 0.0,
-               measure=_on_page(lambda p: p.cart_added)),
+               measure=_on_page(lambda p: p.cart_added), whole=True),
         Signal("visits", "visits so far, this one included", True, 1.0,
-               measure=lambda state, _: state.visits),
+               measure=lambda state, _: state.visits, whole=True),
         Signal("page_views", "pages viewed this visit", False, 1.0,
-               measure=_on_session(lambda session, _: session.page_views, 1.0)),
+               measure=_on_session(lambda session, _: session.page_views, 1.0), whole=True),
         Signal("track", "custom `track` events named `name` this visit", True, 0.0,
-               measure=_on_session(lambda session, name: session.tracks.get(name or "", 0)), param="name"),
+               measure=_on_session(lambda session, name: session.tracks.get(name or "", 0)), param="name",
+               whole=True),
     )
 }  # fmt: skip
 

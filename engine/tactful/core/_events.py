@@ -4,15 +4,23 @@ An event is one mapping with a time ``t`` (seconds, any epoch, finite, >= 0), a
 ``type`` and the fields of that type. This is what the browser sensors emit and
 what site owners push through the JS API; the README documents it.
 
+Every event may also say where it came from: ``p``, the page instance (a random id per
+page load, so the engine knows which page an event belongs to, and a tab's events from
+another tab's), and ``n``, its sequence number on that page (so an event replayed after a
+navigation is recognised and applied once).
+
 ``clean_event`` turns a raw mapping into a normalised ``Event`` or tells why it
 cannot: the engine skips such events and counts them by reason, it never raises
-on event content.
+on event content. Intake is tolerant: a bad *optional* field is dropped (and
+reported in ``Event.dropped``), not the whole event, and a ``page_view`` is never
+refused for its fields, because a new page must always end the previous one.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 PAGE_KINDS = (
@@ -30,23 +38,28 @@ PAGE_KINDS = (
 
 MAX_TEXT = 512  # longest accepted string field (urls get MAX_URL)
 MAX_URL = 2048
+MAX_NAME = 120  # product and category names: the wire's limit
 MAX_LIST = 32
+MAX_INSTANCE = 64
 
 # Skip reasons, as counted in Engine.skipped.
 SKIP_NOT_A_MAPPING = "not_a_mapping"
 SKIP_BAD_TIME = "bad_time"
-SKIP_OUT_OF_ORDER = "out_of_order"
 SKIP_UNKNOWN_TYPE = "unknown_type"
 SKIP_BAD_FIELD = "bad_field"
+SKIP_DUPLICATE = "duplicate"  # already applied (same page instance and sequence number)
 
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """A validated event: its time, its type and its cleaned fields."""
+    """A validated event: its time, its type, its cleaned fields and where it came from."""
 
     t: float
     type: str
     data: dict[str, Any]
+    page: str = ""  # the page instance that sent it ("" when unknown, as in hand-written logs)
+    seq: int | None = None
+    dropped: tuple[str, ...] = field(default=())  # optional fields dropped as malformed
 
 
 class _Invalid(Exception):
@@ -80,6 +93,17 @@ def _text(value: Any, limit: int = MAX_TEXT) -> str:
     return value
 
 
+def _clipped(limit: int) -> Callable[[Any], str]:
+    """A non-empty string, cut to ``limit`` characters (names and URLs: too long is still useful)."""
+
+    def parse(value: Any) -> str:
+        if not isinstance(value, str) or not value:
+            raise _Invalid("not a non-empty string")
+        return value[:limit]
+
+    return parse
+
+
 def _maybe_empty_text(value: Any) -> str:
     if not isinstance(value, str) or len(value) > MAX_TEXT:
         raise _Invalid("not a short string")
@@ -110,17 +134,20 @@ def _visibility(value: Any) -> str:
     return value
 
 
+Parser = Callable[[Any], Any]
+
 # type -> {field: (required, parser)}. Unknown fields are dropped, never kept:
 # only what is listed here can influence a decision.
-SCHEMA: dict[str, dict[str, tuple[bool, Any]]] = {
+SCHEMA: dict[str, dict[str, tuple[bool, Parser]]] = {
+    # `url` is required, yet a page_view is never refused for it: see clean_event.
     "page_view": {
-        "url": (True, lambda v: _text(v, MAX_URL)),
+        "url": (True, _clipped(MAX_URL)),
         "kind": (False, _page_kind),
-        "product": (False, _text),
-        "category": (False, _text),
+        "product": (False, _clipped(MAX_NAME)),
+        "category": (False, _clipped(MAX_NAME)),
     },
     "scroll": {"depth": (True, lambda v: _number(v, 0.0, 1.0))},
-    "hover": {"target": (True, lambda v: _text(v, 128))},
+    "hover": {"target": (True, _clipped(128))},
     "activity": {},
     "exit_intent": {"source": (False, lambda v: _text(v, 32))},
     "visibility": {"state": (True, _visibility)},
@@ -143,7 +170,7 @@ SCHEMA: dict[str, dict[str, tuple[bool, Any]]] = {
         "height": (False, lambda v: _integer(v, 0, 100_000)),
         "headless": (False, _flag),
     },
-    "track": {"name": (True, lambda v: _text(v, 64))},
+    "track": {"name": (True, _clipped(64))},
     # Extension: a heartbeat that only carries time, so logs can say "time passed".
     "tick": {},
 }
@@ -151,10 +178,22 @@ SCHEMA: dict[str, dict[str, tuple[bool, Any]]] = {
 EVENT_TYPES = tuple(SCHEMA)
 
 
-def clean_event(raw: Any, last_t: float | None) -> Event | str:
+def _origin(raw: dict[str, Any]) -> tuple[str, int | None]:
+    """The page instance and sequence number, when the sender gave usable ones."""
+    page, seq = raw.get("p"), raw.get("n")
+    page = page if isinstance(page, str) and 0 < len(page) <= MAX_INSTANCE else ""
+    try:
+        number = _integer(seq, 0, 2**53) if page else None
+    except _Invalid:
+        number = None
+    return page, number
+
+
+def clean_event(raw: Any) -> Event | str:
     """Validate one raw event. Returns an ``Event`` or a skip reason string.
 
-    ``last_t`` is the time of the previous accepted event: time never goes back.
+    Time order is not checked here: an event older than the engine's clock is applied
+    at the engine's clock (see ``Engine.feed``), never dropped.
     """
     if not isinstance(raw, dict):
         return SKIP_NOT_A_MAPPING
@@ -162,20 +201,25 @@ def clean_event(raw: Any, last_t: float | None) -> Event | str:
         t = _number(raw.get("t"), 0.0)
     except _Invalid:
         return SKIP_BAD_TIME
-    if last_t is not None and t < last_t:
-        return SKIP_OUT_OF_ORDER
     kind = raw.get("type")
     if not isinstance(kind, str) or kind not in SCHEMA:
         return SKIP_UNKNOWN_TYPE
-    fields = SCHEMA[kind]
     data: dict[str, Any] = {}
-    for name, (required, parse) in fields.items():
-        if name not in raw or raw[name] is None:
-            if required:
-                return SKIP_BAD_FIELD
-            continue
+    dropped = []
+    for name, (required, parse) in SCHEMA[kind].items():
+        present = name in raw and raw[name] is not None
         try:
-            data[name] = parse(raw[name])
+            if present:
+                data[name] = parse(raw[name])
+                continue
         except _Invalid:
+            if not required:
+                dropped.append(name)
+                continue
+        if required and kind != "page_view":
             return SKIP_BAD_FIELD
-    return Event(t, kind, data)
+        if required:
+            data[name] = ""  # a page we cannot name is still a new page
+            dropped.append(name)
+    page, seq = _origin(raw)
+    return Event(t, kind, data, page, seq, tuple(dropped))

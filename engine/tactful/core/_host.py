@@ -16,10 +16,12 @@ import base64
 import json
 from typing import Any
 
+from ._bot import bot_score
 from ._bridge import OFFER_DETAIL_FIELDS
 from ._decision import Decision
 from ._engine import Engine
 from ._errors import StateError, WireError
+from ._events import Event, clean_event
 from ._playbook import Playbook
 from ._state import VisitorState
 from ._wire import (
@@ -40,9 +42,10 @@ MAX_BATCH = 500  # events per feed call; the loader batches per tick, far below 
 class Host:
     """One visitor's engine inside the worker."""
 
-    def __init__(self, playbook_json: str, visitor_id: str, stored_b64: str | None = None):
+    def __init__(self, playbook_json: str, visitor_id: str, stored_b64: str | None = None, client_json: str = ""):
         self.playbook = Playbook.from_dict(json.loads(playbook_json))
         self.notes: list[str] = []
+        self._client = _client_facts(client_json)
         state = None
         if stored_b64:
             try:
@@ -59,8 +62,15 @@ class Host:
     def arm(self) -> str:
         return self.engine.state.arm
 
-    def feed(self, events_json: str, now: float) -> str:
-        """Feed a JSON array of events; return a JSON array of decisions for the widget."""
+    def feed(self, events_json: str, now: float, stored_b64: str = "") -> str:
+        """Feed a JSON array of events; return a JSON array of decisions for the widget.
+
+        ``stored_b64`` is the visitor record as stored now, possibly written by another tab
+        since this one last saved: its facts are merged in first, so a purchase or a
+        dismissal in any tab is known before this tab decides anything more.
+        """
+        if stored_b64:
+            self.merge(stored_b64)
         try:
             events = json.loads(events_json)
         except (TypeError, ValueError):
@@ -70,6 +80,28 @@ class Host:
             events = []
         decisions = self.engine.feed(events[:MAX_BATCH], now)
         return json.dumps([self._widget(d) for d in decisions])
+
+    def merge(self, stored_b64: str) -> bool:
+        """Merge a stored record into this engine's state; False (and a note) when it is unreadable."""
+        try:
+            other = VisitorState.from_bytes(base64.b64decode(stored_b64, validate=True))
+        except (StateError, ValueError) as exc:
+            self.notes.append(f"stored visitor record unreadable, not merged: {exc}")
+            return False
+        self.engine.merge(other)
+        return True
+
+    @property
+    def converted(self) -> bool:
+        return self.engine.state.converted
+
+    @property
+    def bot(self) -> bool:
+        """Whether the visit looks automated: by what the browser says of itself (at start-up),
+        or by how the visit has behaved so far."""
+        if self.engine.state.session is not None:
+            return self.engine.is_bot()
+        return bot_score(self._client, interactions=1) >= self.playbook.bot_threshold
 
     def _widget(self, decision: Decision) -> dict[str, Any]:
         """The card for one decision (its fields: ``CARD_FIELDS`` in the bridge contract)."""
@@ -174,6 +206,16 @@ class Host:
 
     def state(self) -> bytes:
         return self.engine.state.to_bytes()
+
+
+def _client_facts(client_json: str) -> dict[str, Any]:
+    """The loader's `client` event, validated like any event (nothing if it is not one)."""
+    try:
+        raw = json.loads(client_json) if client_json else None
+    except ValueError:
+        return {}
+    event = clean_event({**raw, "t": 0, "type": "client"}) if isinstance(raw, dict) else None
+    return event.data if isinstance(event, Event) else {}
 
 
 def _b64(data: bytes) -> str:

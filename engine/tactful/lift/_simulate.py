@@ -193,13 +193,13 @@ def simulate(playbook: Playbook, visitors: int, seed: int = 7, start: float = 1_
             events, cart = persona_visit(rng, persona, t, number, cart)
             visits += 1
             if observer is not None:
-                observer(persona, events, engine.state.conversions > 0)
+                observer(persona, events, engine.state.converted)
             shown = []
             for event in events:
                 for decision in replay.feed(visitor, [event]):
                     if decision.intervene:
                         shown.append(decision)
-                        shown_converted += 1 if engine.state.conversions else 0
+                        shown_converted += 1 if engine.state.converted else 0
                         requests.append((decision.t, message_request(decision, playbook.privacy, "en-GB")))
             interventions += len(shown)
             shown_bots += len(shown) if persona == "bot" else 0
@@ -213,7 +213,7 @@ def simulate(playbook: Playbook, visitors: int, seed: int = 7, start: float = 1_
                     if roll < DISMISS + ACCEPT:
                         replay.feed(visitor, [{"t": end + 1, "type": "accept", "trigger": decision.trigger}])
                     p += UPLIFT.get(decision.trigger, 0.0)
-            converted = engine.state.conversions == 0 and rng.random() < p
+            converted = not engine.state.converted and rng.random() < p
             if converted:
                 value = round(rng.uniform(15, 180), 2)
                 replay.feed(visitor, [{"t": end + 2, "type": "convert", "value": value}])

@@ -1,0 +1,104 @@
+"""The playbook linter: valid playbooks that would not do what their author meant."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from tactful.cli import main
+from tactful.core import Playbook, lint
+
+
+def with_trigger(demo_source, **changes):
+    source = copy.deepcopy(demo_source)
+    source["triggers"][0].update(changes)  # cart_exit
+    return Playbook.from_dict(source)
+
+
+def messages(playbook):
+    return [str(f) for f in lint(playbook)]
+
+
+def test_the_demo_playbook_is_clean(demo_playbook):
+    assert lint(demo_playbook) == []
+
+
+@pytest.mark.parametrize(
+    "when, path, fragment",
+    [
+        ({"all": [{"signal": "cart_items"}, {"signal": "scroll_depth", "op": ">=", "value": 1.5}]},
+         "triggers[0].when.all[1]", "scroll_depth >= 1.5 can never hold"),
+        ({"all": [{"signal": "cart_items"}, {"signal": "hovers", "op": "==", "value": 1.5}]},
+         "triggers[0].when.all[1]", "hovers[*] == 1.5 can never hold"),
+        ({"all": [{"signal": "visits", "op": "<", "value": 1}, {"signal": "cart_items"}]},
+         "triggers[0].when.all[0]", "visits < 1 can never hold"),
+        ({"all": [{"signal": "cart_items"}, {"signal": "idle_for", "op": ">=", "value": 60},
+                  {"signal": "idle_for", "op": "<", "value": 30}]},
+         "triggers[0].when.all[2]", "contradicts the other thresholds on the same signal"),
+        ({"all": [{"signal": "cart_items", "op": ">", "value": 3}, {"signal": "cart_items", "op": "<", "value": 4}]},
+         "triggers[0].when.all[1]", "contradicts"),
+        ({"any": [{"signal": "scroll_depth", "op": ">", "value": 1}, {"signal": "exit_intent", "op": "<", "value": 0}]},
+         "triggers[0].when.any[0]", "can never hold"),
+    ],
+)  # fmt: skip
+def test_a_trigger_that_can_never_fire(demo_source, when, path, fragment):
+    found = messages(with_trigger(demo_source, when=when))
+    assert any(m.startswith(path) and fragment in m for m in found), found
+
+
+def test_an_any_with_one_possible_branch_is_fine(demo_source):
+    when = {"all": [{"signal": "cart_items"},
+                    {"any": [{"signal": "scroll_depth", "op": ">", "value": 1}, {"signal": "exit_intent"}]}]}  # fmt: skip
+    assert messages(with_trigger(demo_source, when=when)) == []
+
+
+def test_urls_that_are_pages_of_another_kind(demo_source):
+    found = messages(with_trigger(demo_source, urls=["/blog/*"]))
+    assert found == ["triggers[0].urls[0]: '/blog/x' is a article page by [pages], and the trigger only fires on "
+                     "cart, product, pricing, checkout"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "message, fragment",
+    [
+        ("Take {percnt}% off", "unknown placeholder {percnt}"),
+        ("Take {percnt}% off", "did you mean {percent}?"),
+        ("Save {amount} today with {code}", "{amount} has nothing to fill it"),
+    ],
+)
+def test_placeholders(demo_source, message, fragment):
+    assert any(fragment in m for m in messages(with_trigger(demo_source, message=message)))
+
+
+def test_code_without_an_offer(demo_source):
+    source = copy.deepcopy(demo_source)
+    source["triggers"][2]["message"] = "Use {code} to compare"  # pricing_compare has no offer
+    assert messages(Playbook.from_dict(source)) == [
+        "triggers[2].message: {code} has nothing to fill it: the trigger's offer does not define it"
+    ]
+
+
+def test_big_discounts_noisy_pages_and_short_cooldowns(demo_source):
+    source = copy.deepcopy(demo_source)
+    source["offers"]["cart10"]["percent"] = 40
+    source["limits"]["cooldown"] = 600
+    source["triggers"][0]["pages"] = ["cart", "home"]
+    found = messages(Playbook.from_dict(source))
+    assert any(m.startswith("offers.cart10.percent: 40%") for m in found)
+    assert any(m.startswith("limits.cooldown: 600 s") for m in found)
+    assert any(m.startswith("triggers[0].pages: fires on home pages") for m in found)
+
+
+def test_check_prints_warnings_and_strict_fails(tmp_path, capsys, demo_source):
+    import json
+
+    source = copy.deepcopy(demo_source)
+    source["triggers"][0]["message"] = "Take {percnt}% off with {code}"
+    path = tmp_path / "pb.json"
+    path.write_text(json.dumps(source))
+    assert main(["check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "warning: triggers[0].message: unknown placeholder {percnt}" in out and "1 warning" in out
+    assert main(["check", "--strict", str(path)]) == 2
+    assert main(["check", "--strict", "demo/playbook.toml"]) == 0
