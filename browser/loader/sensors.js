@@ -62,19 +62,39 @@ function exitSensor(push, startedAt) {
   };
 }
 
-function scrollSensor(push, exitIntent) {
-  let lastEmit = 0, maxDepth = 0, lastY = window.scrollY, lastT = nowMs();
+const SCROLL_CAUSE_MS = 2000; // a scroll this soon after wheel, touch, key or pointer input has a hand behind it
+const FLICK_MS = 400; // a phone's "leaving" gesture: the page flicked back up this fast...
+const FLICK_MIN_PX = 250; // ...by at least this much (or 30 % of the screen's height)...
+const FLICK_MIN_DEPTH = 0.3; // ...after having read this far down
+
+/**
+ * Scroll depth, and on phones the flick back toward the top that reveals the address bar and
+ * the tab switcher: browsers deliver a scroll event every frame, so the flick is measured
+ * against the furthest point of the last 400 ms, not against the previous event.
+ */
+function scrollSensor(push, exitIntent, lastCause) {
+  let lastEmit = 0, maxDepth = 0, lastY = window.scrollY;
+  let recent = []; // [time, y] of the last FLICK_MS
   return () => {
     const t = nowMs(), y = window.scrollY, doc = document.documentElement;
     const height = Math.max(doc.scrollHeight, document.body ? document.body.scrollHeight : 0);
     const depth = Math.round((height > 0 ? Math.min(1, (y + window.innerHeight) / height) : 1) * 100) / 100;
-    const dt = t - lastT;
-    if (dt > 0 && dt < 400 && lastY - y > 250 && maxDepth > 0.3) exitIntent("scroll_up");
-    lastY = y; lastT = t;
-    if (depth > maxDepth + 0.02 || t - lastEmit > 1000) {
+    recent = recent.filter(([when]) => t - when <= FLICK_MS);
+    recent.push([t, y]);
+    const peak = Math.max(...recent.map(([, at]) => at));
+    if (peak - y >= Math.max(FLICK_MIN_PX, 0.3 * window.innerHeight) && maxDepth > FLICK_MIN_DEPTH) {
+      recent = [[t, y]];
+      exitIntent("scroll_up");
+    }
+    const moved = y !== lastY;
+    lastY = y;
+    const human = t - lastCause() < SCROLL_CAUSE_MS;
+    // A person's scroll is reported when it goes 2 % deeper or a second has passed; a script's,
+    // every time it moves the page (the engine counts those: scripted scrolling is a bot's).
+    if (depth > maxDepth + 0.02 || t - lastEmit > 1000 || (!human && moved)) {
       maxDepth = Math.max(maxDepth, depth);
       lastEmit = t;
-      push({ type: "scroll", depth });
+      push({ type: "scroll", depth, human });
     }
   };
 }
@@ -114,7 +134,12 @@ export function watch(push, onHide, startedAt) {
   const exitIntent = exitSensor(push, startedAt);
   const pointer = pointerSensors(push, activity, exitIntent);
   const opts = { passive: true, capture: true };
-  window.addEventListener("scroll", safe(scrollSensor(push, exitIntent)), opts);
+  let cause = -Infinity; // the latest input that can scroll a page: wheel, touch, key, pointer press
+  const caused = () => cause;
+  for (const type of ["wheel", "touchstart", "touchmove", "keydown", "pointerdown"]) {
+    document.addEventListener(type, safe(trusted(() => { cause = nowMs(); })), opts);
+  }
+  window.addEventListener("scroll", safe(scrollSensor(push, exitIntent, caused)), opts);
   document.addEventListener("pointermove", safe(trusted(pointer.move)), opts);
   document.addEventListener("mouseout", safe(trusted(pointer.out)), opts);
   document.addEventListener("mouseover", safe(trusted(pointer.over)), opts);

@@ -26,24 +26,19 @@ def new_visitor(browser, visitor_id=TREATMENT_ID, **options):
 def wait_ready(page, timeout=90.0):
     """Poll tactful.ready (page.wait_for_function is not usable under a strict CSP).
 
-    When a test froze the page's clock (``freeze``), it runs while the engine boots (the loader
-    boots in idle time, on timers) and is frozen again once ``ready`` settles.
+    When a test froze the page's clock (``freeze``), it is moved on 100 ms per poll while the
+    engine boots (the loader boots in idle time, on timers), and stays frozen.
     """
-    clock = page.context.clock
     frozen = getattr(page.context, "_tactful_frozen", False)
-    if frozen:
-        clock.resume()
     deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            state = page.evaluate("() => window.__tactfulReady || (window.tactful && window.tactful.ready && "
-                                  "window.tactful.ready.then(s => (window.__tactfulReady = s)) && null)")
-            if state:
-                return state
-            time.sleep(0.2)
-    finally:
+    while time.monotonic() < deadline:
+        state = page.evaluate("() => window.__tactfulReady || (window.tactful && window.tactful.ready && "
+                              "window.tactful.ready.then(s => (window.__tactfulReady = s)) && null)")
+        if state:
+            return state
         if frozen:
-            clock.pause_at(page_time(page))
+            page.context.clock.run_for(100)
+        time.sleep(0.2)
     raise AssertionError("tactful.ready did not settle")
 
 
@@ -84,8 +79,15 @@ def be_active(page, seconds, clock):
 
 def freeze(page, context):
     """Stop the page's clock where it is: from now on time moves only when the test fast-forwards it
-    (the worker keeps running in real time, so the engine still answers)."""
-    context.clock.pause_at(page_time(page))
+    (the worker keeps running in real time, so the engine still answers). The clock still runs while
+    this is said, so it pauses a little ahead of the instant it read."""
+    for ahead in (250, 1000, 4000):
+        try:
+            context.clock.pause_at(page_time(page, ahead))
+            break
+        except Exception as err:  # "Cannot fast-forward to the past": the clock ran on; aim further ahead
+            if "past" not in str(err):
+                raise
     context._tactful_frozen = True
 
 
@@ -122,3 +124,51 @@ def last_cart_exit(page):
 
 def click_in_widget(page, selector):
     page.evaluate("(s) => document.getElementById('tactful-root').shadowRoot.querySelector(s).click()", selector)
+
+
+def open_tab(context, site, path):
+    """Another tab of the same visitor (same context: same storage, same clock)."""
+    page = context.new_page()
+    page.goto(site.url + path)
+    state = wait_ready(page)
+    assert state["enabled"] is True, state
+    return page
+
+
+def compare_plans(page):
+    """On the pricing page: read to the end, hover two plans (the pricing_compare behaviour)."""
+    page.mouse.move(100, 100)
+    page.mouse.wheel(0, 5000)  # a person's scroll: the wheel
+    page.context.clock.run_for(300)
+    page.hover("[data-tactful-hover='tier:pro']")
+    page.context.clock.run_for(400)
+    page.mouse.move(5, 5)
+    page.context.clock.run_for(400)
+    page.hover("[data-tactful-hover='tier:team']")
+    page.context.clock.run_for(400)
+
+
+def decisions_for(page, trigger):
+    return page.evaluate("(t) => tactful.explain().filter(d => d.trigger === t)", trigger)
+
+
+PHONE = {
+    "user_agent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/156.0.0.0 Mobile Safari/537.36",
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "has_touch": True,
+    "device_scale_factor": 3,
+}
+
+
+def swipe(page, y0, y1, steps, pause):
+    """A finger on the screen from y0 to y1 (real touch events through the DevTools protocol)."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": 200, "y": y0}]})
+    for i in range(1, steps + 1):
+        cdp.send("Input.dispatchTouchEvent",
+                 {"type": "touchMove", "touchPoints": [{"x": 200, "y": y0 + (y1 - y0) * i / steps}]})  # fmt: skip
+        time.sleep(pause)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    cdp.detach()

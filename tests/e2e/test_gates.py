@@ -65,7 +65,8 @@ def test_an_automated_browser_gets_no_intervention(robot_browser, site):
     context.clock.install()
     page = context.new_page()
     page.goto(site.url + "/site/cart.html")
-    assert wait_ready(page)["enabled"] is True
+    ready = wait_ready(page)
+    assert ready["enabled"] is True and ready["bot"] is True  # said honestly, up front
     assert page.evaluate("navigator.webdriver") is True
     page.click("[data-add]")
     leave_cart_page(page, context.clock)

@@ -11,6 +11,7 @@ gives the same decisions here and there.
 []
 """
 
+from ._bot import bot_score, machine_cadence
 from ._bridge import BRIDGE_VERSION, CARD_FIELDS, FROM_WORKER, OFFER_DETAIL_FIELDS, TO_WORKER, BridgeMessage
 from ._conditions import SIGNALS
 from ._decision import GATES, INTERVENE, REASON_DOCS, SUPPRESS, Decision
@@ -94,12 +95,14 @@ __all__ = [
     "WireError",
     "WireVersionError",
     "assign_arm",
+    "bot_score",
     "clean_event",
     "decode",
     "encode",
     "fnv1a_32",
     "holdout_bucket",
     "lint",
+    "machine_cadence",
     "load_playbook",
     "message_request",
     "replay_lines",

@@ -13,7 +13,7 @@ evidence                    weight  why
 automation user agent       1.0     HeadlessChrome, bot, crawler, spider, ...
 empty user agent            1.0     no real browser sends one
 no human input this visit   1.0     no pointer, key, touch or focus at all
-machine cadence             1.0     an input train no hand produces (below)
+machine behaviour           1.0     scripted scrolling, or a cadence no hand produces
 ``headless`` hint           0.6     the loader's headless checks fired
 ``languages`` empty         0.4     real browsers list at least one
 ==========================  ======  ==========================================
@@ -22,7 +22,11 @@ Keyboard-only and screen-reader visitors produce key and focus input, so they
 are not "without human input". The loader reports only trusted input (events a
 script dispatches itself are ignored), so a script cannot fake it cheaply.
 
-**Machine cadence** looks at the scroll and hover instants of a visit: a train of
+**Machine behaviour** is scripted scrolling — eight or more scroll events in a visit with no
+wheel, touch, key or pointer input before them (browsers deliver scroll events once per
+frame, so a script's scroll train and a person's fling look alike by timing; what differs is
+the hand) — or an input cadence no hand produces. The cadence check looks at the scroll and
+hover instants of a visit: a train of
 ``MACHINE_TRAIN`` events each less than ``MACHINE_GAP`` apart (a scripted loop;
 the loader emits a scroll only when the depth grows by 2 % or after a second, so
 even a fast fling rarely yields such a train), or ``REGULAR_TRAIN`` gaps with a

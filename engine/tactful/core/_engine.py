@@ -41,6 +41,7 @@ from ._wire import OutcomeBeacon
 
 ACTIVE_GAP = 5.0  # at most this many seconds of "active time" are credited per interaction
 MAX_KEYS = 64  # distinct hover targets / track names remembered per page or visit
+MAX_SCRIPTED_SCROLLS = 8  # scrolls without human input in one visit before it counts as machine behaviour
 
 
 class Engine:
@@ -81,6 +82,7 @@ class Engine:
         if isinstance(now, bool) or not isinstance(now, (int, float)) or not math.isfinite(now):
             raise ValueError(f"now must be a finite number of seconds, not {now!r}")
         decisions: list[Decision] = []
+        live = True  # does this feed come from the page being shown? (an empty heartbeat does)
         for raw in events:
             event = clean_event(raw)
             if isinstance(event, str) or self._duplicate(event):
@@ -91,12 +93,19 @@ class Engine:
                 key = f"{event.type}.{name}"
                 self.dropped[key] = self.dropped.get(key, 0) + 1
             at = self._at(event)
-            if self._live(event):
+            live = self._live(event)
+            if live:
                 self._advance(at, decisions)
             self._apply(event, at)
-            self._evaluate(at, decisions)
+            live = live or event.type == "page_view"  # after a page view, its page is the one shown
+            if live:
+                self._evaluate(at, decisions)
         page = self.page
-        self._advance(max(float(now) + (page.shift if page else 0.0), self.state.clock or 0.0), decisions)
+        target = max(float(now) + (page.shift if page else 0.0), self.state.clock or 0.0)
+        if live:
+            self._advance(target, decisions)
+        else:  # another page's events only (a journal from a closed page): that page's time stands still
+            self.state.clock = target
         return decisions
 
     def merge(self, other: VisitorState) -> None:
@@ -239,8 +248,12 @@ class Engine:
     def _on_scroll(self, event: Event, t: float, session: SessionState, page: PageState | None) -> None:
         if page is not None:
             page.scroll_depth = max(page.scroll_depth, event.data["depth"])
-        self._input(session, t)
-        self._interact(page, t)
+        if event.data.get("human", True):
+            self._input(session, t)
+            self._interact(page, t)
+        else:  # the page scrolled with no hand on it: depth counts, interaction does not
+            session.scripted += 1
+            session.machine = session.machine or session.scripted >= MAX_SCRIPTED_SCROLLS
 
     def _on_hover(self, event: Event, t: float, session: SessionState, page: PageState | None) -> None:
         if page is not None:

@@ -146,7 +146,8 @@ SCHEMA: dict[str, dict[str, tuple[bool, Parser]]] = {
         "product": (False, _clipped(MAX_NAME)),
         "category": (False, _clipped(MAX_NAME)),
     },
-    "scroll": {"depth": (True, lambda v: _number(v, 0.0, 1.0))},
+    # `human`: the loader saw wheel, touch, key or pointer input just before (false: a script scrolled).
+    "scroll": {"depth": (True, lambda v: _number(v, 0.0, 1.0)), "human": (False, _flag)},
     "hover": {"target": (True, _clipped(128))},
     "activity": {},
     "exit_intent": {"source": (False, lambda v: _text(v, 32))},

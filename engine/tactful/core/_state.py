@@ -179,7 +179,8 @@ class SessionState(_Record):
     last_t: float = 0.0
     page_views: int = 0
     interactions: int = 0  # human input events (pointer, keys, touch, focus) seen this visit
-    machine: bool = False  # an input train at machine speed or machine regularity was seen
+    machine: bool = False  # an input train at machine speed or regularity, or scripted scrolling, was seen
+    scripted: int = 0  # scrolls with no human input before them (a script scrolled the page)
     inputs: list[float] = field(default_factory=list)  # recent scroll/hover instants, for the cadence checks
     tracks: dict[str, int] = field(default_factory=dict)
     client: dict[str, Any] = field(default_factory=dict)
@@ -205,6 +206,7 @@ class SessionState(_Record):
         self.page_views = max(self.page_views, other.page_views)
         self.interactions = max(self.interactions, other.interactions)
         self.machine = self.machine or other.machine
+        self.scripted = max(self.scripted, other.scripted)
         for name, count in other.tracks.items():
             self.tracks[name] = max(self.tracks.get(name, 0), count)
         self.client = {**other.client, **self.client}
