@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from e2e_helpers import PHONE, SECOND, open_page, page_time, poll, settle, swipe, widget
+from e2e_helpers import PHONE, SECOND, freeze, open_page, poll, settle, swipe, widget
 
 
 def read_down(page):
@@ -32,7 +32,7 @@ def test_a_fast_flick_back_up_on_a_phone_is_leaving(human_browser, site):
     read_down(page)
     swipe(page, 150, 800, 6, 0.016)  # the flick: 650 px in about 100 ms
     time.sleep(0.5)
-    context.clock.pause_at(page_time(page))
+    freeze(page, context)
     settle(page, context.clock)
     decision = poll(page, "() => tactful.explain().find(d => d.trigger === 'cart_exit')")
     assert decision["action"] == "intervene" and widget(page)["kind"] == "discount"
@@ -46,7 +46,7 @@ def test_scrolling_back_up_slowly_is_reading_not_leaving(human_browser, site):
     for _ in range(4):  # back up a screen, slowly, to re-read a paragraph
         swipe(page, 300, 450, 5, 0.08)
         time.sleep(0.4)
-    context.clock.pause_at(page_time(page))
+    freeze(page, context)
     settle(page, context.clock)
     assert page.evaluate("tactful.explain()") == [] and widget(page) is None
     context.close()
