@@ -19,7 +19,8 @@ export default [
   },
   { files: ["browser/**"], rules: { "no-var": "error", "prefer-const": "error" } },
   { files: ["browser/worker/**"], languageOptions: { globals: { ...globals.worker } } },
-  { files: ["tests/**/*.mjs", "bench/**/*.mjs", "eslint.config.mjs"], languageOptions: { globals: { ...globals.node } } },
+  { files: ["tests/**/*.mjs", "bench/**/*.mjs", "engine/**/*.mjs", "eslint.config.mjs"],
+    languageOptions: { globals: { ...globals.node } } },
   // The shops' own scripts, written as a site owner would (classic scripts, the `tactful` stub).
   {
     files: ["demo/site/**/*.js", "tests/e2e/site/**/*.js"],

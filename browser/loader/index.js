@@ -57,7 +57,8 @@ function workerHandlers(ctx) {
   return {
     ready(msg) {
       ctx.state = true;
-      ctx.settle({ enabled: true, arm: msg.arm, bot: !!msg.bot, notes: msg.notes || [], ms: Math.round(performance.now()) });
+      ctx.settle({ enabled: true, arm: msg.arm, bot: !!msg.bot, start: msg.start, notes: msg.notes || [],
+        ms: Math.round(performance.now()) });
       ctx.batcher.flush();
     },
     decisions(msg) {

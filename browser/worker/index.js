@@ -4,6 +4,7 @@
 // only strings (JSON, base64), so no PyProxy crosses into JavaScript except the long-lived
 // host's bound methods, created once. Message types: the generated contract.
 import { FROM_WORKER, TO_WORKER } from "../generated/contract.js";
+import { keepSnapshot, startEngine } from "./engine.js";
 import { createProxy } from "./proxy.js";
 
 let call = null; // bound Python methods of the engine's Host, created once
@@ -25,32 +26,23 @@ async function wasmAllowed() {
   }
 }
 
-async function loadEngine(msg) {
-  const runtime = new URL(msg.assets.runtime, msg.base).href;
-  const { loadPyodide } = await import(runtime + "pyodide.mjs");
-  const pyodide = await loadPyodide({ indexURL: runtime, stdout: () => {}, stderr: () => {} });
-  for (const wheel of msg.assets.wheels) {
-    const response = await fetch(new URL(wheel.url, msg.base).href, { integrity: wheel.integrity });
-    if (!response.ok) throw new Error(`wheel ${wheel.url}: HTTP ${response.status}`);
-    pyodide.unpackArchive(new Uint8Array(await response.arrayBuffer()), "wheel");
-  }
-  return pyodide;
-}
-
 async function start(msg) {
   if (!(await wasmAllowed())) {
     post({ type: FROM_WORKER.DISABLED, reason: "WebAssembly is blocked (Content-Security-Policy needs 'wasm-unsafe-eval')" });
     return;
   }
-  const pyodide = await loadEngine(msg);
-  const playbook = await fetch(msg.playbookUrl, { credentials: "same-origin" });
-  if (!playbook.ok) throw new Error(`playbook: HTTP ${playbook.status}`);
-  const playbookText = await playbook.text();
-  const core = pyodide.pyimport("tactful.core");
+  const [engine, playbook] = await Promise.all([
+    startEngine(msg.assets, msg.base),
+    fetch(msg.playbookUrl, { credentials: "same-origin" }).then((r) => {
+      if (!r.ok) throw new Error(`playbook: HTTP ${r.status}`);
+      return r.text();
+    }),
+  ]);
+  const core = engine.pyodide.pyimport("tactful.core");
   const Host = core.Host;
   let host;
   try {
-    host = Host(playbookText, msg.visitor, msg.stored || "", JSON.stringify(msg.client || {}));
+    host = Host(playbook, msg.visitor, msg.stored || "", JSON.stringify(msg.client || {}));
   } finally {
     Host.destroy();
     core.destroy();
@@ -63,8 +55,13 @@ async function start(msg) {
   proxy = createProxy(msg.proxy, call.readToken);
   locale = msg.locale;
   const notes = host.notes_json;
-  post({ type: FROM_WORKER.READY, arm: host.arm, bot: host.bot, notes: JSON.parse(notes()) });
+  post({ type: FROM_WORKER.READY, arm: host.arm, bot: host.bot, start: engine.start,
+    notes: [...engine.notes, ...JSON.parse(notes())] });
   notes.destroy();
+  if (engine.snapshot) {
+    // Keep it once the page has had its first answers: idle time, for the next page's warm start.
+    setTimeout(() => keepSnapshot(msg.assets.snapshot, engine.snapshot).catch(() => {}), 1000);
+  }
 }
 
 async function words(card) {

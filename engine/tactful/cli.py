@@ -127,7 +127,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     from tactful.bundle import BuildError, build
 
     try:
-        report = build(Path(args.out), Path(args.playbook) if args.playbook else None)
+        report = build(Path(args.out), Path(args.playbook), packages=args.packages)
     except BuildError as err:
         print(f"build failed: {err}", file=sys.stderr)
         return EXIT_INVALID
@@ -241,7 +241,10 @@ def build_parser() -> argparse.ArgumentParser:
     rep.set_defaults(func=cmd_replay)
     bld = sub.add_parser("build", help="assemble the self-contained browser bundle")
     bld.add_argument("--out", default="dist", help="output directory (default: dist)")
-    bld.add_argument("--playbook", default=None, help="playbook to ship (default: demo/playbook.toml)")
+    bld.add_argument("--playbook", required=True, help="the playbook to ship (.toml or .json)")
+    bld.add_argument("--packages", choices=("zip", "lock"), default="zip",
+                     help="how the browser loads the engine: one zip on sys.path (default, the faster start), "
+                          "or two wheels through Pyodide's loader and micropip's lock")
     bld.set_defaults(func=cmd_build)
     srv = sub.add_parser("serve", help="run the message proxy (ASGI, loopback by default)")
     srv.add_argument("--config", default=None, help="tactful.toml (default: embedded defaults)")

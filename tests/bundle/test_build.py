@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import io
 import json
@@ -23,13 +24,26 @@ from tactful.cli import main
 def test_manifest_matches_every_file(built_dist):
     manifest = json.loads((built_dist / "manifest.json").read_text())
     files = {p.relative_to(built_dist).as_posix() for p in built_dist.rglob("*") if p.is_file()}
-    assert files - {"manifest.json", ".sources"} == set(manifest["files"])
+    siblings = {name for name in files if name.endswith((".br", ".gz"))}
+    assert files - siblings - {"manifest.json", ".sources"} == set(manifest["files"])
     for name, info in manifest["files"].items():
         data = (built_dist / name).read_bytes()
         assert info["sha256"] == hashlib.sha256(data).hexdigest()
         assert info["integrity"] == "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
-        assert 0 < info["brotli"] <= info["gzip"] <= info["bytes"] + 64
+        assert 0 < info["brotli"] <= info["gzip"] <= info["bytes"]
     assert manifest["totals"]["bytes"] == sum(f["bytes"] for f in manifest["files"].values())
+    assert set(manifest["first_visit"]) <= set(manifest["files"])
+
+
+def test_precompressed_siblings_are_the_same_bytes(built_dist):
+    import brotli
+
+    siblings = list(built_dist.rglob("*.br"))
+    assert len(siblings) >= 6 and (built_dist / "tactful.js.br").exists()
+    for sibling in siblings:
+        assert brotli.decompress(sibling.read_bytes()) == sibling.with_suffix("").read_bytes()
+    for sibling in built_dist.rglob("*.gz"):
+        assert gzip.decompress(sibling.read_bytes()) == sibling.with_suffix("").read_bytes()
 
 
 def test_everything_but_the_loader_is_content_addressed(built_dist):
@@ -46,8 +60,24 @@ def test_everything_but_the_loader_is_content_addressed(built_dist):
     assert "__TACTFUL_ASSETS__" not in loader
     assets = manifest["assets"]
     assert assets["worker"] in loader and assets["runtime"] in loader
-    for wheel in assets["wheels"]:
-        assert manifest["files"][wheel["url"]]["integrity"] == wheel["integrity"]
+    assert manifest["files"][assets["engine"]["url"]]["integrity"] == assets["engine"]["integrity"]
+
+
+def test_the_engine_zip_holds_the_core_and_pure_python_msgpack(built_dist):
+    manifest = json.loads((built_dist / "manifest.json").read_text())
+    names = zipfile.ZipFile(built_dist / manifest["assets"]["engine"]["url"]).namelist()
+    assert "tactful/core/_engine.py" in names and "msgpack/fallback.py" in names and "msgpack/LICENSE" in names
+    assert not any(n.endswith(".so") or n.startswith(("tactful/proxy", "tactful/cli")) for n in names)
+
+
+def test_the_standard_library_is_trimmed_and_stripped(built_dist):
+    manifest = json.loads((built_dist / "manifest.json").read_text())
+    archive = zipfile.ZipFile(built_dist / manifest["assets"]["runtime"] / "python_stdlib.zip")
+    names = set(archive.namelist())
+    assert {"json/__init__.py", "re/__init__.py", "tomllib/__init__.py", "dataclasses.py"} <= names
+    assert not names & {"email/__init__.py", "unittest/__init__.py", "sqlite3/__init__.py", "http/client.py"}
+    assert all(info.compress_type == zipfile.ZIP_STORED for info in archive.infolist())
+    assert '"""' not in archive.read("dataclasses.py").decode()[:2000]  # docstrings gone
 
 
 def test_nothing_points_at_a_third_party(built_dist):

@@ -1,6 +1,6 @@
 """tactful.bundle: ``tactful build``, the self-contained browser bundle.
 
-Above ``tactful.core`` (whose wheel it ships), beside the proxy and the lift tools,
+Above ``tactful.core`` (whose code it ships), beside the proxy and the lift tools,
 independent of both::
 
     from tactful.bundle import build
@@ -9,24 +9,25 @@ independent of both::
 """
 
 from ._build import (
+    DEFAULT_PACKAGES,
+    PACKAGE_MODES,
     PYODIDE_VERSION,
-    BuildError,
     BuildReport,
     build,
-    compile_playbook,
-    engine_wheel,
     ensure_built,
-    fetch_wheels,
-    read_lock,
 )
 from ._contract import render_contract_js
+from ._inputs import BuildError, compile_playbook, engine_archive, engine_wheel, fetch_wheels, read_lock
 
 __all__ = [
+    "DEFAULT_PACKAGES",
+    "PACKAGE_MODES",
     "PYODIDE_VERSION",
     "BuildError",
     "BuildReport",
     "build",
     "compile_playbook",
+    "engine_archive",
     "engine_wheel",
     "ensure_built",
     "fetch_wheels",

@@ -6,12 +6,14 @@ Layout of the output (served by the site under one prefix, e.g. ``/tactful/``)::
     assets/worker.<hash>.js         the module worker that hosts Pyodide
     assets/widget.<hash>.js         the widget, loaded lazily on the first intervention
     assets/playbook.<hash>.json     the playbook, validated and compiled to JSON
-    runtime-<hash>/…                the Pyodide runtime (its own file names, so the directory is hashed)
-    wheels-<hash>/…                 msgpack and the engine wheel (wheel names must stay valid)
-    manifest.json                   every file: bytes, gzip, brotli, sha256 and SRI integrity
+    assets/engine.<hash>.zip        tactful.core and msgpack (pure Python), imported from the zip
+    runtime-<hash>/…                Pyodide's runtime under its own names, with our trimmed standard library
+    manifest.json                   every file: bytes, gzip, brotli, sha256 and SRI; the first visit's files
+    *.br, *.gz                      precompressed siblings of every file that compresses
 
-Nothing is fetched from a third party at run time. The wheels are pinned by
-sha256 in ``build/wheels.lock.json``; a bad playbook fails the build with the
+With ``packages="lock"`` the engine travels as two wheels (``wheels-<hash>/``) that Pyodide's
+own loader fetches and checks against a lock file frozen by micropip, instead of the zip.
+Nothing is fetched from a third party at run time; a bad playbook fails the build with the
 field named.
 """
 
@@ -20,160 +22,68 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
-import io
 import json
 import shutil
-import subprocess
-import sys
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from tactful import __version__
-from tactful.core import PlaybookError, TactfulError
-from tactful.playbook_file import read_playbook
+from tactful import __version__, resources
 
+from ._inputs import (
+    BuildError,
+    compile_playbook,
+    engine_archive,
+    engine_wheel,
+    fetch_wheels,
+    pyodide_runtime,
+    read_lock,
+    sha256_hex,
+)
 from ._javascript import ASSET_PLACEHOLDER, JavaScriptError, bundle_javascript
+from ._node import run_node
 
-ROOT = Path(__file__).resolve().parents[3]
 PYODIDE_VERSION = "314.0.7"
-RUNTIME_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json")
-ZIP_EPOCH = (2020, 1, 1, 0, 0, 0)  # fixed timestamps: the same sources give the same wheel bytes
-
-
-class BuildError(TactfulError):
-    """The bundle cannot be built; the message says what to fix."""
+PACKAGE_MODES = ("zip", "lock")
+DEFAULT_PACKAGES = "zip"  # the faster start (bench/bench_browser.py measures both; see docs/ARCHITECTURE.md)
+SHIPPED_RUNTIME = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm")
+COMPRESSIBLE = (".js", ".mjs", ".json", ".wasm", ".zip", ".html", ".css", ".svg")
 
 
 @dataclass
 class BuildReport:
     out: Path
     files: dict[str, dict] = field(default_factory=dict)
+    first_visit: list[str] = field(default_factory=list)
 
     @property
     def totals(self) -> dict[str, int]:
         keys = ("bytes", "gzip", "brotli")
         return {k: sum(f[k] for f in self.files.values()) for k in keys}
 
+    @property
+    def first_visit_totals(self) -> dict[str, int]:
+        keys = ("bytes", "gzip", "brotli")
+        return {k: sum(self.files[name][k] for name in self.first_visit) for k in keys}
+
     def table(self) -> str:
         lines = [f"{'file':<58} {'bytes':>10} {'gzip':>10} {'brotli':>10}"]
         for name, info in sorted(self.files.items()):
             lines.append(f"{name:<58} {info['bytes']:>10,} {info['gzip']:>10,} {info['brotli']:>10,}")
-        t = self.totals
+        t, f = self.totals, self.first_visit_totals
         lines.append(f"{'total':<58} {t['bytes']:>10,} {t['gzip']:>10,} {t['brotli']:>10,}")
+        lines.append(f"{f'first visit ({len(self.first_visit)} files)':<58} {f['bytes']:>10,} {f['gzip']:>10,} {f['brotli']:>10,}")
         return "\n".join(lines)
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def sri(data: bytes) -> str:
     return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
 
 
-def brotli_size(data: bytes) -> int:
+def brotli_bytes(data: bytes) -> bytes:
     import brotli  # build-only dependency
 
-    return len(brotli.compress(data, quality=11))
-
-
-# -- inputs -------------------------------------------------------------------
-
-
-def read_lock(path: Path | None = None) -> dict:
-    path = path or ROOT / "build" / "wheels.lock.json"
-    lock = json.loads(path.read_text())
-    if lock.get("lockVersion") != 1:
-        raise BuildError(f"{path}: unknown lockVersion {lock.get('lockVersion')!r}")
-    return lock
-
-
-def fetch_wheels(lock: dict, cache: Path) -> list[Path]:
-    """The locked wheels, from the cache or PyPI, each checked against its sha256."""
-    cache.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for wheel in lock["wheels"]:
-        target = cache / wheel["file"]
-        if not target.exists() or sha256_hex(target.read_bytes()) != wheel["sha256"]:
-            target.unlink(missing_ok=True)
-            cmd = [
-                sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-                "--no-deps", "--only-binary=:all:", "--platform", wheel["platform"],
-                "--python-version", lock["pyodide"]["python"], "--implementation", "cp",
-                f"{wheel['name']}=={wheel['version']}", "-d", str(cache),
-            ]  # fmt: skip
-            result = subprocess.run(cmd, capture_output=True, text=True, check=False)
-            if result.returncode != 0 or not target.exists():
-                raise BuildError(f"cannot download {wheel['file']}: {result.stderr.strip()[-400:]}")
-        digest = sha256_hex(target.read_bytes())
-        if digest != wheel["sha256"]:
-            raise BuildError(f"{wheel['file']}: sha256 {digest} does not match the lock ({wheel['sha256']})")
-        paths.append(target)
-    return paths
-
-
-def pyodide_dir(root: Path = ROOT) -> Path:
-    """node_modules/pyodide at the pinned version, installing it with ``npm ci`` if needed."""
-    here = root / "node_modules" / "pyodide"
-
-    def version() -> str | None:
-        try:
-            return json.loads((here / "package.json").read_text())["version"]
-        except (OSError, ValueError, KeyError):
-            return None
-
-    if version() != PYODIDE_VERSION:
-        npm = shutil.which("npm")
-        if npm is None:
-            raise BuildError("npm is needed to install the Pyodide runtime (package.json pins pyodide)")
-        result = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"], cwd=root, capture_output=True, text=True, check=False
-        )
-        if result.returncode != 0 or version() != PYODIDE_VERSION:
-            raise BuildError(f"npm ci failed to install pyodide@{PYODIDE_VERSION}: {result.stderr.strip()[-400:]}")
-    return here
-
-
-def engine_wheel() -> tuple[str, bytes]:
-    """A deterministic wheel of ``tactful`` with only ``tactful.core`` (no CLI, no proxy)."""
-    package = ROOT / "engine" / "tactful"
-    files = {"tactful/__init__.py": (package / "__init__.py").read_bytes()}
-    for path in sorted((package / "core").glob("*.py")):
-        files[f"tactful/core/{path.name}"] = path.read_bytes()
-    dist_info = f"tactful-{__version__}.dist-info"
-    files[f"{dist_info}/METADATA"] = (
-        f"Metadata-Version: 2.1\nName: tactful\nVersion: {__version__}\n"
-        "Summary: Tactful decision engine (browser build: tactful.core only)\nRequires-Dist: msgpack\n"
-    ).encode()
-    files[f"{dist_info}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: tactful-build\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-    record = []
-    for name, data in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        record.append(f"{name},sha256={digest},{len(data)}")
-    record.append(f"{dist_info}/RECORD,,")
-    files[f"{dist_info}/RECORD"] = ("\n".join(record) + "\n").encode()
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in files.items():
-            info = zipfile.ZipInfo(name, ZIP_EPOCH)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, data)
-    return f"tactful-{__version__}-py3-none-any.whl", buffer.getvalue()
-
-
-def compile_playbook(path: Path) -> bytes:
-    """Validate a playbook file and return its canonical JSON; a bad one fails the build."""
-    try:
-        playbook = read_playbook(str(path))
-    except PlaybookError as err:
-        details = "; ".join(f"{f or '(top level)'}: {m}" for f, m in err.problems)
-        raise BuildError(f"{path}: invalid playbook — {details}") from err
-    return playbook.to_json().encode()
-
-
-# -- assembly -----------------------------------------------------------------
+    return bytes(brotli.compress(data, quality=11))
 
 
 def _hashed(name: str, data: bytes) -> str:
@@ -188,74 +98,170 @@ def _dir_hash(blobs: dict[str, bytes]) -> str:
     return digest.hexdigest()[:12]
 
 
-def build(out: Path, playbook: Path | None = None, *, browser: Path | None = None) -> BuildReport:
-    """Build the bundle into ``out`` (emptied first) and return the size report."""
-    browser = browser or ROOT / "browser"
-    playbook = playbook or ROOT / "demo" / "playbook.toml"
-    playbook_json = compile_playbook(playbook)
-    lock = read_lock()
-    wheel_paths = fetch_wheels(lock, ROOT / "build" / "cache")
-    runtime_src = pyodide_dir()
+# -- the parts ----------------------------------------------------------------
 
-    blobs: dict[str, bytes] = {}
-    runtime = {name: (runtime_src / name).read_bytes() for name in RUNTIME_FILES}
-    runtime_dir = f"runtime-{_dir_hash(runtime)}"
-    for name, data in runtime.items():
-        blobs[f"{runtime_dir}/{name}"] = data
 
-    wheels = {p.name: p.read_bytes() for p in wheel_paths}
-    engine_name, engine_bytes = engine_wheel()
-    wheels[engine_name] = engine_bytes
-    wheels_dir = f"wheels-{_dir_hash(wheels)}"
-    wheel_list = []
-    for name, data in wheels.items():
-        blobs[f"{wheels_dir}/{name}"] = data
-        wheel_list.append({"url": f"{wheels_dir}/{name}", "integrity": sri(data)})
-
+def javascript(browser: Path | None) -> dict[str, bytes]:
+    """The bundled loader, worker and widget: prebuilt in an installed wheel, else esbuild from sources."""
+    root = resources.checkout()
+    if browser is None and root is None:
+        files = {name: resources.prebuilt(name) for name in ("tactful.js", "worker.js", "widget.js")}
+        missing = [name for name, path in files.items() if path is None]
+        if missing:
+            raise BuildError(f"this install has no prebuilt {', '.join(missing)} (a broken wheel?)")
+        return {name: path.read_bytes() for name, path in files.items() if path is not None}
     try:
-        scripts = bundle_javascript(browser, ROOT)
+        return bundle_javascript(browser or root / "browser", root or Path.cwd())  # type: ignore[operator]
     except JavaScriptError as err:
         raise BuildError(str(err)) from err
-    assets: dict[str, object] = {"version": __version__, "runtime": f"{runtime_dir}/", "wheels": wheel_list}
+
+
+def trimmed_stdlib(runtime: Path, archive: bytes, playbook_json: bytes, cache: Path,
+                   lock: dict | None = None, wheels_dir: Path | None = None) -> tuple[bytes, list[str]]:  # fmt: skip
+    """The standard library archive holding only what Pyodide's start-up and the engine import
+    (through Pyodide's package loader too, when the engine comes as wheels with ``lock``)."""
+    pinned = resources.prebuilt("python_stdlib.zip")
+    listed = resources.prebuilt("python_stdlib.json")
+    if pinned is not None and listed is not None and resources.checkout() is None:
+        return pinned.read_bytes(), json.loads(listed.read_text())["modules"]
+    stdlib = (runtime / "python_stdlib.zip").read_bytes()
+    engine = cache / "engine-for-trace.zip"
+    engine.write_bytes(archive)
+    playbook = cache / "playbook-for-trace.json"
+    playbook.write_bytes(playbook_json)
+    here = Path(__file__).resolve().parent
+    config: dict[str, Any] = {"runtime": str(runtime), "stdlib": str(runtime / "python_stdlib.zip"),
+                              "wheels": [str(engine)], "playbook": str(playbook),
+                              "strip": str(here / "strip_source.py")}  # fmt: skip
+    if lock is not None and wheels_dir is not None:
+        config.update(lock=lock, wheelsDir=str(wheels_dir))
+    inputs = [stdlib, archive, (here / "strip_source.py").read_bytes(), json.dumps(lock).encode()]
+    data, said = run_node("stdlib.mjs", config, "python_stdlib.zip", cache, inputs)
+    return data, json.loads(said)["modules"]
+
+
+def frozen_lock(runtime: Path, wheels: dict[str, Path], engine: tuple[str, bytes], cache: Path) -> dict:
+    """micropip's lock file for our two wheels (``packages="lock"``)."""
+    engine_path = cache / engine[0]
+    engine_path.write_bytes(engine[1])
+    paths = {"msgpack": str(wheels["msgpack"]), "tactful": str(engine_path)}
+    config = {"runtime": str(runtime), "micropip": str(wheels["micropip"]), "wheels": paths}
+    inputs = [Path(p).read_bytes() for p in (wheels["micropip"], *paths.values())]
+    data, _ = run_node("freeze.mjs", config, "tactful-lock.json", cache, inputs)
+    return json.loads(data)
+
+
+# -- assembly -----------------------------------------------------------------
+
+
+def build(out: Path, playbook: Path, *, packages: str = DEFAULT_PACKAGES, browser: Path | None = None) -> BuildReport:
+    """Build the bundle into ``out`` (emptied first) and return the size report."""
+    if packages not in PACKAGE_MODES:
+        raise BuildError(f"packages must be one of {', '.join(PACKAGE_MODES)}")
+    playbook_json = compile_playbook(playbook)
+    lock = read_lock()
+    cache = resources.cache_dir()
+    wheels = fetch_wheels(lock, cache)
+    runtime = pyodide_runtime(lock, cache)
+    archive = engine_archive(wheels["msgpack"])
+    scripts = javascript(browser)
+    blobs: dict[str, bytes] = {}
+    assets: dict[str, Any] = {"version": __version__, "packages": packages}
+    engine_hash = _add_engine(blobs, assets, packages, archive, wheels, runtime, cache)
+    wheels_dir = cache / f"traced-{assets['wheels']}".rstrip("/") if "wheels" in assets else None
+    if wheels_dir is not None:  # the trace installs the very wheels the browser will, through the lock
+        wheels_dir.mkdir(parents=True, exist_ok=True)
+        for name, data in blobs.items():
+            if name.startswith(str(assets["wheels"])):
+                (wheels_dir / name.split("/", 1)[1]).write_bytes(data)
+    lock = assets["lock"] if packages == "lock" else None
+    stdlib, _modules = trimmed_stdlib(runtime, archive, playbook_json, cache, lock, wheels_dir)
+
+    shipped = {name: (runtime / name).read_bytes() for name in SHIPPED_RUNTIME}
+    shipped["python_stdlib.zip"] = stdlib
+    runtime_dir = f"runtime-{_dir_hash(shipped)}"
+    blobs.update({f"{runtime_dir}/{name}": data for name, data in shipped.items()})
+    assets["runtime"] = f"{runtime_dir}/"
     for key in ("worker", "widget"):
         data = scripts[f"{key}.js"]
         assets[key] = f"assets/{_hashed(f'{key}.js', data)}"
         blobs[str(assets[key])] = data
     assets["playbook"] = f"assets/{_hashed('playbook.json', playbook_json)}"
     blobs[str(assets["playbook"])] = playbook_json
+    # A warm start restores a memory snapshot made by this very runtime and engine (and worker).
+    assets["snapshot"] = hashlib.sha256(f"{runtime_dir}|{engine_hash}|{assets['worker']}".encode()).hexdigest()[:16]
     # The asset map goes in as a JS string literal holding JSON (the loader JSON.parses it).
     literal = json.dumps(json.dumps(assets, separators=(",", ":")))
     blobs["tactful.js"] = scripts["tactful.js"].replace(ASSET_PLACEHOLDER.encode(), literal.encode())
+    first_visit = ["tactful.js", str(assets["worker"]), str(assets["playbook"]),
+                   *(f"{runtime_dir}/{name}" for name in shipped), *_engine_files(assets)]  # fmt: skip
+    return _write(out, blobs, assets, first_visit)
 
+
+def _add_engine(blobs, assets, packages, archive, wheels, runtime, cache) -> str:
+    """The engine, as one zip (``zip``) or as two wheels with micropip's lock (``lock``); its hash."""
+    if packages == "zip":
+        name = f"assets/{_hashed('engine.zip', archive)}"
+        blobs[name] = archive
+        assets["engine"] = {"url": name, "integrity": sri(archive)}
+        # Pyodide wants a lock file; an empty one (its own header) means it fetches none.
+        info = json.loads((runtime / "pyodide-lock.json").read_text())["info"]
+        assets["lock"] = {"info": info, "packages": {}}
+        return sha256_hex(archive)
+    engine = engine_wheel()
+    files = {wheels["msgpack"].name: wheels["msgpack"].read_bytes(), engine[0]: engine[1]}
+    wheels_dir = f"wheels-{_dir_hash(files)}"
+    blobs.update({f"{wheels_dir}/{name}": data for name, data in files.items()})
+    assets["wheels"] = f"{wheels_dir}/"
+    assets["lock"] = frozen_lock(runtime, wheels, engine, cache)
+    return _dir_hash(files)
+
+
+def _engine_files(assets: dict) -> list[str]:
+    if "engine" in assets:
+        return [assets["engine"]["url"]]
+    return [f"{assets['wheels']}{entry['file_name']}" for entry in assets["lock"]["packages"].values()]
+
+
+def _write(out: Path, blobs: dict[str, bytes], assets: dict, first_visit: list[str]) -> BuildReport:
     if out.exists():
         shutil.rmtree(out)
-    report = BuildReport(out)
+    report = BuildReport(out, first_visit=first_visit)
     for name, data in sorted(blobs.items()):
         target = out / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
+        squeezed = {"gzip": gzip.compress(data, 9, mtime=0), "brotli": brotli_bytes(data)}
+        if name.endswith(COMPRESSIBLE):  # precompressed siblings for servers that send them as they are
+            for suffix, blob in ((".gz", squeezed["gzip"]), (".br", squeezed["brotli"])):
+                if len(blob) < 0.95 * len(data):
+                    Path(f"{target}{suffix}").write_bytes(blob)
         report.files[name] = {
             "bytes": len(data),
-            "gzip": len(gzip.compress(data, 9, mtime=0)),
-            "brotli": brotli_size(data),
+            "gzip": min(len(squeezed["gzip"]), len(data)),
+            "brotli": min(len(squeezed["brotli"]), len(data)),
             "sha256": sha256_hex(data),
             "integrity": sri(data),
         }
     manifest = {"version": __version__, "pyodide": PYODIDE_VERSION, "assets": assets, "files": report.files,
-                "totals": report.totals}  # fmt: skip
+                "first_visit": first_visit, "totals": report.totals,
+                "first_visit_totals": report.first_visit_totals}  # fmt: skip
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
     return report
 
 
-def ensure_built(out: Path, playbook: Path | None = None) -> Path:
+def ensure_built(out: Path, playbook: Path | None = None, packages: str = DEFAULT_PACKAGES) -> Path:
     """Build unless ``out`` already holds a bundle built from the current sources."""
+    playbook = playbook or resources.demo_playbook()
     stamp = out / ".sources"
-    sources = [p for p in sorted((ROOT / "browser").rglob("*.js")) if "generated" not in p.parts]
-    sources += sorted((ROOT / "engine" / "tactful" / "core").glob("*.py"))
-    sources += sorted((ROOT / "engine" / "tactful" / "bundle").glob("*.py"))
-    sources.append(playbook or ROOT / "demo" / "playbook.toml")
-    digest = _dir_hash({str(p): p.read_bytes() for p in sources})
+    package = resources.PACKAGE
+    sources = [*sorted((package / "core").glob("*.py")), *sorted((package / "bundle").glob("*.*")), playbook]
+    root = resources.checkout()
+    if root is not None:
+        sources += [p for p in sorted((root / "browser").rglob("*.js")) if "generated" not in p.parts]
+        sources.append(root / "build" / "wheels.lock.json")
+    digest = _dir_hash({str(p): p.read_bytes() for p in sources}) + packages
     if not (stamp.exists() and stamp.read_text() == digest and (out / "manifest.json").exists()):
-        build(out, playbook)
+        build(out, playbook, packages=packages)
         stamp.write_text(digest)
     return out

@@ -16,9 +16,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from tactful.core import TactfulError
-
 from ._contract import render_contract_js
+from ._inputs import BuildError
 
 ENTRIES = {  # output file: (entry module, output format)
     "tactful.js": ("loader/index.js", "iife"),
@@ -30,7 +29,7 @@ ASSET_PLACEHOLDER = '"__TACTFUL_ASSETS__"'
 BANNER = "/*! Tactful loader: proactive chat that waits for a real signal. */"
 
 
-class JavaScriptError(TactfulError):
+class JavaScriptError(BuildError):
     """The browser sources could not be bundled; the message says why."""
 
 

@@ -63,8 +63,9 @@ TO_WORKER: tuple[BridgeMessage, ...] = (
 FROM_WORKER: tuple[BridgeMessage, ...] = (
     BridgeMessage(
         "ready",
-        (("arm", "string"), ("bot", "boolean"), ("notes", "string[]")),
-        "the engine is running; the visitor's arm, and whether the browser looks automated",
+        (("arm", "string"), ("bot", "boolean"), ("start", "string"), ("notes", "string[]")),
+        "the engine is running; the visitor's arm, whether the browser looks automated, and how it started "
+        "(`snapshot`: restored from this browser's memory snapshot; `cold`)",
     ),
     BridgeMessage("disabled", (("reason", "string"),), "the engine cannot run here; the page stays as it was"),
     BridgeMessage(

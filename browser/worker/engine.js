@@ -1,0 +1,100 @@
+// Starting Pyodide with the engine imported: warm from a memory snapshot when this browser has
+// one for this exact bundle, cold otherwise (and then keeping a snapshot for next time).
+//
+// The snapshot is Pyodide's own (`_makeSnapshot` / `_loadSnapshot`): the interpreter's memory just
+// after `import tactful.core`, kept in Cache Storage under the bundle's snapshot key. msgpack runs as
+// its own pure-Python implementation (MSGPACK_PUREPYTHON): its C extension is a dynamic library,
+// which a snapshot cannot carry. Any failure to read or restore a snapshot is silent: the worker
+// drops it and starts cold, and says so in `ready` (`start`, `notes`).
+
+const SNAPSHOTS = "tactful-snapshots";
+const ENGINE_ZIP = "/lib/tactful-engine.zip";
+const ENV = { MSGPACK_PUREPYTHON: "1" };
+
+function snapshotRequest(key) {
+  return new Request(new URL(`/__tactful__/snapshot/${key}`, self.location.origin).href);
+}
+
+async function readSnapshot(key) {
+  if (!self.caches || !key) return null;
+  const cache = await caches.open(SNAPSHOTS);
+  const hit = await cache.match(snapshotRequest(key));
+  return hit ? new Uint8Array(await hit.arrayBuffer()) : null;
+}
+
+/** Keep `bytes` as this bundle's snapshot, dropping any other bundle's. */
+export async function keepSnapshot(key, bytes) {
+  if (!self.caches || !key) return;
+  const cache = await caches.open(SNAPSHOTS);
+  for (const old of await cache.keys()) {
+    if (old.url !== snapshotRequest(key).url) await cache.delete(old);
+  }
+  await cache.put(snapshotRequest(key), new Response(bytes, { headers: { "content-type": "application/octet-stream" } }));
+}
+
+async function dropSnapshot(key) {
+  try { if (self.caches) await (await caches.open(SNAPSHOTS)).delete(snapshotRequest(key)); } catch (e) { /* gone anyway */ }
+}
+
+async function fetchChecked(url, integrity) {
+  const response = await fetch(url, { integrity });
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+/** Put the engine where Python imports it from (again after a restore: the snapshot holds no files). */
+function mountEngine(pyodide, engineZip) {
+  if (!engineZip) return;
+  pyodide.FS.writeFile(ENGINE_ZIP, engineZip);
+  pyodide.runPython(`import sys\nif "${ENGINE_ZIP}" not in sys.path: sys.path.insert(0, "${ENGINE_ZIP}")`);
+}
+
+function options(assets, base) {
+  const runtime = new URL(assets.runtime, base).href;
+  const opts = { indexURL: runtime, env: ENV, lockFileContents: assets.lock, stdout: () => {}, stderr: () => {} };
+  if (assets.wheels) {
+    // Pyodide's own loader: fetches each wheel named in micropip's lock and checks its sha256.
+    opts.packageBaseUrl = new URL(assets.wheels, base).href;
+    opts.packages = Object.keys(assets.lock.packages);
+  }
+  return { runtime, opts };
+}
+
+async function warm(loadPyodide, opts, key, engine, notes) {
+  try {
+    const snapshot = await readSnapshot(key);
+    if (!snapshot) return null;
+    const pyodide = await loadPyodide({ ...opts, _loadSnapshot: snapshot });
+    mountEngine(pyodide, await engine);
+    pyodide.runPython("import tactful.core");
+    return pyodide;
+  } catch (e) {
+    notes.push("snapshot restore failed, started cold: " + String((e && e.message) || e).slice(0, 200));
+    await dropSnapshot(key);
+    return null;
+  }
+}
+
+/**
+ * Start Pyodide with tactful.core imported.
+ * @returns {Promise<{pyodide: Object, start: string, notes: string[], snapshot: ?Uint8Array}>}
+ *   `snapshot`: a fresh one to keep (cold starts only), `start`: "snapshot" or "cold"
+ */
+export async function startEngine(assets, base) {
+  const { runtime, opts } = options(assets, base);
+  // The engine zip downloads while Pyodide starts.
+  const engine = assets.engine ? fetchChecked(new URL(assets.engine.url, base).href, assets.engine.integrity) : null;
+  if (engine) engine.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
+  const { loadPyodide } = await import(runtime + "pyodide.mjs");
+  const notes = [];
+  const restored = await warm(loadPyodide, opts, assets.snapshot, engine, notes);
+  if (restored) return { pyodide: restored, start: "snapshot", notes, snapshot: null };
+  const pyodide = await loadPyodide({ ...opts, _makeSnapshot: Boolean(self.caches && assets.snapshot) });
+  mountEngine(pyodide, await engine);
+  pyodide.runPython("import tactful.core");
+  let snapshot = null;
+  if (self.caches && assets.snapshot) {
+    try { snapshot = pyodide.makeMemorySnapshot(); } catch (e) { notes.push("no snapshot: " + e); }
+  }
+  return { pyodide, start: "cold", notes, snapshot };
+}

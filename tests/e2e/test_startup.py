@@ -1,0 +1,53 @@
+"""Start-up: a repeat visit restores the engine from this browser's memory snapshot; a snapshot
+that cannot be restored is dropped silently and the engine starts cold; either way it works."""
+
+from __future__ import annotations
+
+import time
+
+from e2e_helpers import last_cart_exit, leave_cart_page, open_page, poll, wait_ready, widget
+
+KEPT = "() => caches.open('tactful-snapshots').then(c => c.keys()).then(k => k.map(r => r.url))"
+
+
+def kept_snapshots(page, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        urls = page.evaluate(KEPT)
+        if urls:
+            return urls
+        time.sleep(0.3)
+    raise AssertionError("no snapshot was kept")
+
+
+def cart_offer_works(page, clock):
+    page.click("[data-add]")
+    leave_cart_page(page, clock)
+    assert last_cart_exit(page)["action"] == "intervene" and widget(page)["kind"] == "discount"
+
+
+def test_a_repeat_visit_starts_from_the_snapshot(human_browser, site):
+    context, page = open_page(human_browser, site, "/site/home.html")
+    cold = page.evaluate("tactful.ready")
+    assert cold["start"] == "cold"
+    (url,) = kept_snapshots(page)
+    page.goto(site.url + "/site/cart.html")
+    warm = wait_ready(page)
+    assert warm["enabled"] is True and warm["start"] == "snapshot", warm
+    print(f"\nready: cold {cold['ms']} ms, warm {warm['ms']} ms of page time")
+    cart_offer_works(page, context.clock)
+    assert page.evaluate(KEPT) == [url]  # still the one snapshot of this bundle
+    context.close()
+
+
+def test_a_snapshot_that_cannot_be_restored_is_dropped_and_the_engine_starts_cold(human_browser, site):
+    context, page = open_page(human_browser, site, "/site/home.html")
+    (url,) = kept_snapshots(page)
+    page.evaluate("(u) => caches.open('tactful-snapshots').then(c => c.put(u, new Response(new Uint8Array(4096))))", url)
+    page.goto(site.url + "/site/cart.html")
+    state = wait_ready(page)
+    assert state["enabled"] is True and state["start"] == "cold", state
+    assert any("snapshot restore failed" in note for note in state["notes"])
+    cart_offer_works(page, context.clock)
+    poll(page, f"() => caches.open('tactful-snapshots').then(c => c.match('{url}')).then(r => r && r.arrayBuffer()).then(b => b && b.byteLength > 4096)")
+    context.close()
