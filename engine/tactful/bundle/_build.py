@@ -144,9 +144,10 @@ def frozen_lock(runtime: Path, wheels: dict[str, Path], engine: tuple[str, bytes
     """micropip's lock file for our two wheels (``packages="lock"``)."""
     engine_path = cache / engine[0]
     engine_path.write_bytes(engine[1])
-    paths = {"msgpack": str(wheels["msgpack"]), "tactful": str(engine_path)}
-    config = {"runtime": str(runtime), "micropip": str(wheels["micropip"]), "wheels": paths}
-    inputs = [Path(p).read_bytes() for p in (wheels["micropip"], *paths.values())]
+    paths = {"msgpack": wheels["msgpack"], "tactful": engine_path}
+    config = {"runtime": str(runtime), "micropip": str(wheels["micropip"]),
+              "wheels": {name: str(path) for name, path in paths.items()}}  # fmt: skip
+    inputs = [path.read_bytes() for path in (wheels["micropip"], *paths.values())]
     data, _ = run_node("freeze.mjs", config, "tactful-lock.json", cache, inputs)
     return json.loads(data)
 
@@ -174,7 +175,7 @@ def build(out: Path, playbook: Path, *, packages: str = DEFAULT_PACKAGES, browse
         for name, data in blobs.items():
             if name.startswith(str(assets["wheels"])):
                 (wheels_dir / name.split("/", 1)[1]).write_bytes(data)
-    lock = assets["lock"] if packages == "lock" else None
+    lock: dict | None = assets["lock"] if packages == "lock" else None
     stdlib, _modules = trimmed_stdlib(runtime, archive, playbook_json, cache, lock, wheels_dir)
 
     shipped = {name: (runtime / name).read_bytes() for name in SHIPPED_RUNTIME}
