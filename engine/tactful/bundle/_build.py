@@ -160,10 +160,10 @@ def build(out: Path, playbook: Path, *, packages: str = DEFAULT_PACKAGES, browse
     if packages not in PACKAGE_MODES:
         raise BuildError(f"packages must be one of {', '.join(PACKAGE_MODES)}")
     playbook_json = compile_playbook(playbook)
-    lock = read_lock()
+    pins = read_lock()  # our lock: the wheels and the Pyodide runtime, pinned
     cache = resources.cache_dir()
-    wheels = fetch_wheels(lock, cache)
-    runtime = pyodide_runtime(lock, cache)
+    wheels = fetch_wheels(pins, cache)
+    runtime = pyodide_runtime(pins, cache)
     archive = engine_archive(wheels["msgpack"])
     scripts = javascript(browser)
     blobs: dict[str, bytes] = {}
@@ -175,7 +175,7 @@ def build(out: Path, playbook: Path, *, packages: str = DEFAULT_PACKAGES, browse
         for name, data in blobs.items():
             if name.startswith(str(assets["wheels"])):
                 (wheels_dir / name.split("/", 1)[1]).write_bytes(data)
-    lock: dict | None = assets["lock"] if packages == "lock" else None
+    lock = assets["lock"] if packages == "lock" else None  # Pyodide's lock, frozen by micropip
     stdlib, _modules = trimmed_stdlib(runtime, archive, playbook_json, cache, lock, wheels_dir)
 
     shipped = {name: (runtime / name).read_bytes() for name in SHIPPED_RUNTIME}
