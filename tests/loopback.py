@@ -55,3 +55,27 @@ class RunningProxy:
         if token:
             body = {**body, "token": token}
         return self.client.post(path, content=msgpack.packb(body), headers={"content-type": CONTENT_TYPE, **headers})
+
+
+class ServedApp:
+    """Any ASGI app served by uvicorn on a loopback port, in a background thread."""
+
+    def __init__(self, app):
+        self.port = free_port()
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error",
+                                                    lifespan="off"))  # fmt: skip
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc):
+        self.server.should_exit = True
+        self.thread.join(10)

@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from tactful.bundle import ensure_built
+from tactful.bundle import BundleApp, ensure_built
 from tactful.lift import Summary, build_report, render_html
 from tactful.proxy import Store, create_app
 
@@ -61,7 +61,7 @@ def create_demo_app(config, dist: Path, site: Path = SITE) -> Starlette:
         routes=[
             Route("/report", report),
             Mount("/tactful-api", app=proxy_app),
-            Mount("/tactful", app=StaticFiles(directory=dist)),
+            Mount("/tactful", app=BundleApp(dist)),  # precompressed, cached as a good static host would
             Mount("/", app=StaticFiles(directory=site, html=True)),
         ],
         lifespan=lifespan,

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from tactful.bundle import bundle_response
+
 SITE = Path(__file__).resolve().parent / "site"
 TYPES = {
     ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".mjs": "text/javascript",
@@ -45,7 +47,7 @@ class SiteServer:
         self.csp_everywhere = csp_everywhere
         self.api = api
         self.requests: list[tuple[str, str]] = []
-        self.sent: list[tuple[str, int]] = []  # (path, body bytes on the wire)
+        self.sent: list[tuple[str, int, int]] = []  # (path, body bytes on the wire, status)
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -60,7 +62,7 @@ class SiteServer:
                     self.send_header(key, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                server.sent.append((self.path, len(body)))
+                server.sent.append((self.path, len(body), status))
                 if self.command != "HEAD":
                     self.wfile.write(body)
 
@@ -89,13 +91,12 @@ class SiteServer:
                         return self._send(503, {"Content-Type": "text/plain"}, b"proxy down")
                     return self._send(*server.api(self.command, path[len("/tactful-api"):], body, dict(self.headers)))
                 if path.startswith("/tactful/"):
-                    # CORS, so that the bundle also works when served from another origin (a CDN);
-                    # content-addressed files are immutable, the loader is revalidated.
-                    rel = path[len("/tactful/"):]
-                    fixed = rel in ("tactful.js", "manifest.json")
-                    cache = "no-cache" if fixed else "public, max-age=31536000, immutable"
-                    headers = {"Cache-Control": cache, "Access-Control-Allow-Origin": "*"}
-                    return self._file(server.dist, rel, headers)
+                    # As `tactful demo` serves it: precompressed siblings, immutable hashed files, a
+                    # revalidated loader, CORS (the bundle also works from another origin, a CDN).
+                    answer = bundle_response(server.dist, path[len("/tactful/"):],
+                                             {k.lower(): v for k, v in self.headers.items()})  # fmt: skip
+                    body = answer.path.read_bytes() if answer.path else b""
+                    return self._send(answer.status, answer.headers, body)
                 for prefix, root in server.extra.items():
                     if path.startswith(prefix):
                         return self._file(root, path[len(prefix):], {})

@@ -18,14 +18,18 @@ from ._build import (
 )
 from ._contract import render_contract_js
 from ._inputs import BuildError, compile_playbook, engine_archive, engine_wheel, fetch_wheels, read_lock
+from ._serve import BundleApp, BundleResponse, bundle_response
 
 __all__ = [
     "DEFAULT_PACKAGES",
     "PACKAGE_MODES",
     "PYODIDE_VERSION",
     "BuildError",
+    "BundleApp",
+    "BundleResponse",
     "BuildReport",
     "build",
+    "bundle_response",
     "compile_playbook",
     "engine_archive",
     "engine_wheel",
