@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from tactful import resources
 from tactful.core import LineProblem, Playbook, PlaybookError, Replay, lint, replay_lines
 from tactful.playbook_file import read_playbook
 
@@ -139,9 +140,12 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from tactful.proxy import ConfigError, load_config, serve
 
-    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port), ("playbook", args.playbook))
+                 if v is not None}  # fmt: skip
     try:
         config = load_config(args.config, **overrides)
+        if config.playbook is None:
+            raise ConfigError("no playbook: pass --playbook, or set server.playbook in tactful.toml (or TACTFUL_PLAYBOOK)")
         read_playbook(config.playbook)
     except ConfigError as err:
         print(f"bad configuration: {err}", file=sys.stderr)
@@ -159,10 +163,18 @@ def _proxy_config(args: argparse.Namespace, **defaults):
     from tactful.proxy import load_config
 
     overrides = {k: v for k, v in defaults.items() if v is not None}
-    for key in ("host", "port", "data_dir"):
+    for key in ("host", "port", "data_dir", "playbook"):
         if getattr(args, key, None) is not None:
             overrides[key] = getattr(args, key)
     return load_config(getattr(args, "config", None), **overrides)
+
+
+def _playbook_or_demo(config) -> Playbook:
+    """The configured playbook; the demo shop's when none is set (said aloud: never silently)."""
+    if config.playbook is None:
+        print(f"(no playbook set: using the demo shop's, {resources.demo_playbook()}; pass --playbook)", file=sys.stderr)
+        return read_playbook(resources.demo_playbook())
+    return read_playbook(config.playbook)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -171,7 +183,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from tactful.proxy import ConfigError
 
     try:
-        config = _proxy_config(args, port=args.port or 8000, allowed_origins=())
+        config = _proxy_config(args, port=args.port or 8000, allowed_origins=(), playbook=resources.demo_playbook())
     except ConfigError as err:
         print(f"bad configuration: {err}", file=sys.stderr)
         return EXIT_INVALID
@@ -190,7 +202,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from tactful.proxy import Store, price_requests
 
     config = _proxy_config(args)
-    playbook = read_playbook(config.playbook)
+    playbook = _playbook_or_demo(config)
     result = simulate(playbook, args.visitors, seed=args.seed)
     result = result.priced(*price_requests(playbook, result.requests))
     store = Store(Path(config.data_dir) / "tactful.sqlite3")
@@ -212,7 +224,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from tactful.proxy import Store
 
     config = _proxy_config(args)
-    playbook = read_playbook(config.playbook)
+    playbook = _playbook_or_demo(config)
     path = Path(config.data_dir) / "tactful.sqlite3"
     if not path.exists():
         print(f"no outcomes yet in {config.data_dir}/ (run the demo, or tactful simulate)", file=sys.stderr)
@@ -250,6 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--config", default=None, help="tactful.toml (default: embedded defaults)")
     srv.add_argument("--host", default=None)
     srv.add_argument("--port", type=int, default=None)
+    srv.add_argument("--playbook", default=None, help="the site's playbook (or server.playbook in the config)")
     srv.set_defaults(func=cmd_serve)
     demo = sub.add_parser("demo", help="the demo shop with Tactful live on it, on one loopback port")
     demo.add_argument("--config", default=None, help="tactful.toml for the proxy (default: embedded defaults)")
@@ -262,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--visitors", type=int, default=5000)
     sim.add_argument("--seed", type=int, default=7)
     sim.add_argument("--config", default=None)
+    sim.add_argument("--playbook", default=None, help="default: the demo shop's")
     sim.add_argument("--data-dir", dest="data_dir", default=None)
     sim.set_defaults(func=cmd_simulate)
     rep2 = sub.add_parser("report", help="the lift report: terminal summary and an HTML page")
@@ -269,6 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep2.add_argument("--data", choices=("auto", "real", "synthetic"), default="auto",
                       help="which outcomes: real ones when there are any (auto), or one kind")
     rep2.add_argument("--config", default=None)
+    rep2.add_argument("--playbook", default=None, help="default: the demo shop's")
     rep2.add_argument("--data-dir", dest="data_dir", default=None)
     rep2.set_defaults(func=cmd_report)
     return parser

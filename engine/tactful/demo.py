@@ -16,11 +16,10 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from tactful import resources
 from tactful.bundle import BundleApp, ensure_built
 from tactful.lift import Summary, build_report, render_html
 from tactful.proxy import Store, create_app
-
-SITE = Path(__file__).resolve().parents[2] / "demo" / "site"
 
 
 def report_from_store(store: Store, holdout_fraction: float, include: str = "auto") -> Summary:
@@ -36,7 +35,7 @@ def report_from_store(store: Store, holdout_fraction: float, include: str = "aut
     )
 
 
-def create_demo_app(config, dist: Path, site: Path = SITE) -> Starlette:
+def create_demo_app(config, dist: Path, site: Path | None = None) -> Starlette:
     proxy_app = create_app(config)
     proxy = proxy_app.state.proxy
 
@@ -62,7 +61,7 @@ def create_demo_app(config, dist: Path, site: Path = SITE) -> Starlette:
             Route("/report", report),
             Mount("/tactful-api", app=proxy_app),
             Mount("/tactful", app=BundleApp(dist)),  # precompressed, cached as a good static host would
-            Mount("/", app=StaticFiles(directory=site, html=True)),
+            Mount("/", app=StaticFiles(directory=site or resources.demo_dir() / "site", html=True)),
         ],
         lifespan=lifespan,
     )
@@ -73,7 +72,7 @@ def create_demo_app(config, dist: Path, site: Path = SITE) -> Starlette:
 def run_demo(config, out: Path) -> None:
     import uvicorn
 
-    dist = ensure_built(out)
+    dist = ensure_built(out, resources.demo_playbook())
     app = create_demo_app(config, dist)
     print(f"Tactful demo shop: http://{config.host}:{config.port}/  (writer: {config.provider}; "
           f"lift report: /report; Ctrl-C stops)", flush=True)  # fmt: skip

@@ -68,3 +68,9 @@ def test_bad_files_are_config_errors(tmp_path, text, fragment):
 def test_serve_reports_a_bad_file_and_exits_2(tmp_path, capsys):
     assert main(["serve", "--config", str(write(tmp_path, '[prices]\n"m" = 3\n'))]) == 2
     assert "bad configuration" in capsys.readouterr().err
+
+
+def test_serve_without_a_playbook_refuses_to_guess(capsys):
+    # A forgotten playbook setting must not quietly serve the demo shop's triggers.
+    assert main(["serve", "--port", "1"]) == 2
+    assert "no playbook" in capsys.readouterr().err

@@ -35,7 +35,7 @@ from tactful.core import (
 )
 from tactful.playbook_file import read_playbook
 
-from ._config import ProxyConfig, secret_file
+from ._config import ConfigError, ProxyConfig, secret_file
 from ._edge import MESSAGE_KEY, BodyDecoder, Endpoint, ErrorBoundary, OriginGate, RateLimit, error_parts
 from ._errors import BadRequest, ProxyError
 from ._metrics import Metrics
@@ -159,6 +159,8 @@ def create_app(
 ) -> ProxyApp:
     """The proxy as an ASGI app. ``extra_routes`` lets ``tactful demo`` mount the shop beside it."""
     if playbook is None:
+        if config.playbook is None:
+            raise ConfigError("no playbook: set server.playbook in tactful.toml, TACTFUL_PLAYBOOK, or --playbook")
         playbook = read_playbook(config.playbook)
     proxy = Proxy(config, playbook, make_writer(config, transport))
 

@@ -21,8 +21,7 @@ DEFAULT_PRICES = {  # USD per million tokens (input, output); extend in [prices]
     "gpt-4o-mini": (0.15, 0.60),
     "gpt-4.1-mini": (0.40, 1.60),
 }
-FALLBACK_PRICE = (5.0, 25.0)
-DEMO_PLAYBOOK = Path(__file__).resolve().parents[3] / "demo" / "playbook.toml"  # unknown models are priced high, so the cap stays safe
+FALLBACK_PRICE = (5.0, 25.0)  # unknown models are priced high, so the cap stays safe
 
 
 class ConfigError(TactfulError):
@@ -34,7 +33,7 @@ class ProxyConfig:
     host: str = "127.0.0.1"
     port: int = 8787
     data_dir: Path = Path(".tactful")
-    playbook: Path = DEMO_PLAYBOOK
+    playbook: Path | None = None  # required to serve: there is no default site
     allowed_origins: tuple[str, ...] = ()
     require_token: bool = True
     token_ttl: float = 3600.0
@@ -156,7 +155,7 @@ def _typed(name: str, value: Any) -> Any:
     try:
         if isinstance(default, bool):
             return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
-        if isinstance(default, Path):
+        if isinstance(default, Path) or name == "playbook":
             return Path(value)
         if name == "allowed_origins":
             items = value.split(",") if isinstance(value, str) else value

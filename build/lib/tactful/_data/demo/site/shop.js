@@ -1,0 +1,100 @@
+// The demo shop's own code. It talks to Tactful only through the public API:
+// tactful("cart", ...) and tactful("converted", ...), and the tactful:apply-offer event.
+(function () {
+  "use strict";
+  // The stub-and-queue snippet from the README: calls made before Tactful has loaded are queued.
+  window.tactful = window.tactful || function () { (window.tactful.q = window.tactful.q || []).push(arguments); };
+  var KEY = "demoshop:cart";
+  var CATALOGUE = {
+    "trail-boots": { name: "Trail boots", price: 129 }, "city-boots": { name: "City boots", price: 99 },
+    "wool-socks": { name: "Wool socks", price: 14 }, "enamel-mug": { name: "Enamel mug", price: 18 },
+    "pour-over": { name: "Pour-over set", price: 42 }, "coffee-beans": { name: "Coffee beans", price: 16 },
+  };
+  function read() {
+    try { var c = JSON.parse(localStorage.getItem(KEY)); if (c && c.lines) return c; } catch (e) { /* fresh */ }
+    return { lines: {}, code: null, percent: 0 };
+  }
+  function totals(cart) {
+    var items = 0, value = 0;
+    Object.keys(cart.lines).forEach(function (id) {
+      var p = CATALOGUE[id]; if (!p) return;
+      items += cart.lines[id]; value += cart.lines[id] * p.price;
+    });
+    var discount = Math.round(value * (cart.percent || 0)) / 100;
+    return { items: items, value: value, discount: discount, total: value - discount };
+  }
+  function write(cart) {
+    localStorage.setItem(KEY, JSON.stringify(cart));
+    var t = totals(cart);
+    window.tactful("cart", { items: t.items, value: t.total, currency: "EUR" });
+    render();
+  }
+  function money(v) { return "€" + v.toFixed(2); }
+  function render() {
+    var cart = read(), t = totals(cart);
+    document.querySelectorAll("[data-cart-count]").forEach(function (el) { el.textContent = String(t.items); });
+    var body = document.getElementById("cart-lines");
+    if (!body) return;
+    body.textContent = "";
+    Object.keys(cart.lines).forEach(function (id) {
+      var p = CATALOGUE[id]; if (!p) return;
+      var tr = document.createElement("tr");
+      tr.innerHTML = "<td></td><td><button class='secondary' data-qty='-1'>−</button> <span></span> " +
+        "<button class='secondary' data-qty='1'>+</button></td><td></td><td><button class='secondary' data-remove>Remove</button></td>";
+      tr.children[0].textContent = p.name;
+      tr.querySelector("span").textContent = String(cart.lines[id]);
+      tr.children[2].textContent = money(p.price * cart.lines[id]);
+      tr.dataset.id = id;
+      body.appendChild(tr);
+    });
+    document.getElementById("cart-empty").hidden = t.items > 0;
+    document.getElementById("cart-subtotal").textContent = money(t.value);
+    var d = document.getElementById("cart-discount");
+    d.hidden = !cart.code;
+    d.textContent = cart.code ? "Discount " + cart.code + " (" + cart.percent + "%): −" + money(t.discount) : "";
+    document.getElementById("cart-total").textContent = money(t.total);
+    document.getElementById("checkout-link").hidden = t.items === 0;
+  }
+  document.addEventListener("click", function (e) {
+    var add = e.target.closest("[data-add]");
+    if (add) {
+      var cart = read(), id = add.getAttribute("data-add");
+      cart.lines[id] = (cart.lines[id] || 0) + 1;
+      write(cart);
+      add.textContent = "Added ✓";
+    }
+    var row = e.target.closest("tr[data-id]");
+    if (row && e.target.closest("[data-qty]")) {
+      var c = read(), n = (c.lines[row.dataset.id] || 0) + +e.target.closest("[data-qty]").getAttribute("data-qty");
+      if (n <= 0) delete c.lines[row.dataset.id]; else c.lines[row.dataset.id] = n;
+      write(c);
+    }
+    if (row && e.target.closest("[data-remove]")) {
+      var c2 = read(); delete c2.lines[row.dataset.id]; write(c2);
+    }
+    if (e.target.closest("[data-place-order]")) {
+      var order = totals(read());
+      sessionStorage.setItem("demoshop:order", JSON.stringify(order));
+      location.href = "/thanks.html";
+    }
+  });
+  // The offer Tactful shows comes from the playbook; applying it is the shop's job.
+  document.addEventListener("tactful:apply-offer", function (e) {
+    var cart = read();
+    cart.code = e.detail.code; cart.percent = e.detail.percent || 0;
+    write(cart);
+    var note = document.getElementById("offer-note");
+    if (note) { note.hidden = false; note.textContent = "Code " + cart.code + " applied: " + cart.percent + "% off."; }
+  });
+  if (document.body.getAttribute("data-page") === "thanks") {
+    var order = JSON.parse(sessionStorage.getItem("demoshop:order") || "null");
+    if (order && order.items) {
+      window.tactful("converted", { value: order.total });
+      localStorage.removeItem(KEY);
+      window.tactful("cart", { items: 0, value: 0, currency: "EUR" });
+      document.getElementById("order-total").textContent = money(order.total);
+      sessionStorage.removeItem("demoshop:order");
+    }
+  }
+  render();
+})();

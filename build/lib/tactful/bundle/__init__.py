@@ -1,0 +1,40 @@
+"""tactful.bundle: ``tactful build``, the self-contained browser bundle.
+
+Above ``tactful.core`` (whose code it ships), beside the proxy and the lift tools,
+independent of both::
+
+    from tactful.bundle import build
+    report = build(Path("dist"), Path("my-playbook.toml"))
+    print(report.table())
+"""
+
+from ._build import (
+    DEFAULT_PACKAGES,
+    PACKAGE_MODES,
+    PYODIDE_VERSION,
+    BuildReport,
+    build,
+    ensure_built,
+)
+from ._contract import render_contract_js
+from ._inputs import BuildError, compile_playbook, engine_archive, engine_wheel, fetch_wheels, read_lock
+from ._serve import BundleApp, BundleResponse, bundle_response
+
+__all__ = [
+    "DEFAULT_PACKAGES",
+    "PACKAGE_MODES",
+    "PYODIDE_VERSION",
+    "BuildError",
+    "BundleApp",
+    "BundleResponse",
+    "BuildReport",
+    "build",
+    "bundle_response",
+    "compile_playbook",
+    "engine_archive",
+    "engine_wheel",
+    "ensure_built",
+    "fetch_wheels",
+    "read_lock",
+    "render_contract_js",
+]

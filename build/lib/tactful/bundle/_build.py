@@ -1,0 +1,268 @@
+"""``tactful build``: assemble a self-contained ``dist/`` for any static host.
+
+Layout of the output (served by the site under one prefix, e.g. ``/tactful/``)::
+
+    tactful.js                      the loader: the only file without a content hash
+    assets/worker.<hash>.js         the module worker that hosts Pyodide
+    assets/widget.<hash>.js         the widget, loaded lazily on the first intervention
+    assets/playbook.<hash>.json     the playbook, validated and compiled to JSON
+    assets/engine.<hash>.zip        tactful.core and msgpack (pure Python), imported from the zip
+    runtime-<hash>/…                Pyodide's runtime under its own names, with our trimmed standard library
+    manifest.json                   every file: bytes, gzip, brotli, sha256 and SRI; the first visit's files
+    *.br, *.gz                      precompressed siblings of every file that compresses
+
+With ``packages="lock"`` the engine travels as two wheels (``wheels-<hash>/``) that Pyodide's
+own loader fetches and checks against a lock file frozen by micropip, instead of the zip.
+Nothing is fetched from a third party at run time; a bad playbook fails the build with the
+field named.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tactful import __version__, resources
+
+from ._inputs import (
+    BuildError,
+    compile_playbook,
+    engine_archive,
+    engine_wheel,
+    fetch_wheels,
+    pyodide_runtime,
+    read_lock,
+    sha256_hex,
+)
+from ._javascript import ASSET_PLACEHOLDER, JavaScriptError, bundle_javascript
+from ._node import run_node
+
+PYODIDE_VERSION = "314.0.7"
+PACKAGE_MODES = ("zip", "lock")
+DEFAULT_PACKAGES = "zip"  # the faster start (bench/bench_browser.py measures both; see docs/ARCHITECTURE.md)
+SHIPPED_RUNTIME = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm")
+COMPRESSIBLE = (".js", ".mjs", ".json", ".wasm", ".zip", ".html", ".css", ".svg")
+
+
+@dataclass
+class BuildReport:
+    out: Path
+    files: dict[str, dict] = field(default_factory=dict)
+    first_visit: list[str] = field(default_factory=list)
+
+    @property
+    def totals(self) -> dict[str, int]:
+        keys = ("bytes", "gzip", "brotli")
+        return {k: sum(f[k] for f in self.files.values()) for k in keys}
+
+    @property
+    def first_visit_totals(self) -> dict[str, int]:
+        keys = ("bytes", "gzip", "brotli")
+        return {k: sum(self.files[name][k] for name in self.first_visit) for k in keys}
+
+    def table(self) -> str:
+        lines = [f"{'file':<58} {'bytes':>10} {'gzip':>10} {'brotli':>10}"]
+        for name, info in sorted(self.files.items()):
+            lines.append(f"{name:<58} {info['bytes']:>10,} {info['gzip']:>10,} {info['brotli']:>10,}")
+        t, f = self.totals, self.first_visit_totals
+        lines.append(f"{'total':<58} {t['bytes']:>10,} {t['gzip']:>10,} {t['brotli']:>10,}")
+        lines.append(f"{f'first visit ({len(self.first_visit)} files)':<58} {f['bytes']:>10,} {f['gzip']:>10,} {f['brotli']:>10,}")
+        return "\n".join(lines)
+
+
+def sri(data: bytes) -> str:
+    return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
+
+
+def brotli_bytes(data: bytes) -> bytes:
+    import brotli  # build-only dependency
+
+    return bytes(brotli.compress(data, quality=11))
+
+
+def _hashed(name: str, data: bytes) -> str:
+    stem, _, ext = name.rpartition(".")
+    return f"{stem}.{sha256_hex(data)[:12]}.{ext}"
+
+
+def _dir_hash(blobs: dict[str, bytes]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(blobs):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(blobs[name]).digest())
+    return digest.hexdigest()[:12]
+
+
+# -- the parts ----------------------------------------------------------------
+
+
+def javascript(browser: Path | None) -> dict[str, bytes]:
+    """The bundled loader, worker and widget: prebuilt in an installed wheel, else esbuild from sources."""
+    root = resources.checkout()
+    if browser is None and root is None:
+        files = {name: resources.prebuilt(name) for name in ("tactful.js", "worker.js", "widget.js")}
+        missing = [name for name, path in files.items() if path is None]
+        if missing:
+            raise BuildError(f"this install has no prebuilt {', '.join(missing)} (a broken wheel?)")
+        return {name: path.read_bytes() for name, path in files.items() if path is not None}
+    try:
+        return bundle_javascript(browser or root / "browser", root or Path.cwd())  # type: ignore[operator]
+    except JavaScriptError as err:
+        raise BuildError(str(err)) from err
+
+
+def trimmed_stdlib(runtime: Path, archive: bytes, playbook_json: bytes, cache: Path,
+                   lock: dict | None = None, wheels_dir: Path | None = None) -> tuple[bytes, list[str]]:  # fmt: skip
+    """The standard library archive holding only what Pyodide's start-up and the engine import
+    (through Pyodide's package loader too, when the engine comes as wheels with ``lock``)."""
+    pinned = resources.prebuilt("python_stdlib.zip")
+    listed = resources.prebuilt("python_stdlib.json")
+    if pinned is not None and listed is not None and resources.checkout() is None:
+        return pinned.read_bytes(), json.loads(listed.read_text())["modules"]
+    stdlib = (runtime / "python_stdlib.zip").read_bytes()
+    engine = cache / "engine-for-trace.zip"
+    engine.write_bytes(archive)
+    playbook = cache / "playbook-for-trace.json"
+    playbook.write_bytes(playbook_json)
+    here = Path(__file__).resolve().parent
+    config: dict[str, Any] = {"runtime": str(runtime), "stdlib": str(runtime / "python_stdlib.zip"),
+                              "wheels": [str(engine)], "playbook": str(playbook),
+                              "strip": str(here / "strip_source.py")}  # fmt: skip
+    if lock is not None and wheels_dir is not None:
+        config.update(lock=lock, wheelsDir=str(wheels_dir))
+    inputs = [stdlib, archive, (here / "strip_source.py").read_bytes(), json.dumps(lock).encode()]
+    data, said = run_node("stdlib.mjs", config, "python_stdlib.zip", cache, inputs)
+    return data, json.loads(said)["modules"]
+
+
+def frozen_lock(runtime: Path, wheels: dict[str, Path], engine: tuple[str, bytes], cache: Path) -> dict:
+    """micropip's lock file for our two wheels (``packages="lock"``)."""
+    engine_path = cache / engine[0]
+    engine_path.write_bytes(engine[1])
+    paths = {"msgpack": wheels["msgpack"], "tactful": engine_path}
+    config = {"runtime": str(runtime), "micropip": str(wheels["micropip"]),
+              "wheels": {name: str(path) for name, path in paths.items()}}  # fmt: skip
+    inputs = [path.read_bytes() for path in (wheels["micropip"], *paths.values())]
+    data, _ = run_node("freeze.mjs", config, "tactful-lock.json", cache, inputs)
+    return json.loads(data)
+
+
+# -- assembly -----------------------------------------------------------------
+
+
+def build(out: Path, playbook: Path, *, packages: str = DEFAULT_PACKAGES, browser: Path | None = None) -> BuildReport:
+    """Build the bundle into ``out`` (emptied first) and return the size report."""
+    if packages not in PACKAGE_MODES:
+        raise BuildError(f"packages must be one of {', '.join(PACKAGE_MODES)}")
+    playbook_json = compile_playbook(playbook)
+    pins = read_lock()  # our lock: the wheels and the Pyodide runtime, pinned
+    cache = resources.cache_dir()
+    wheels = fetch_wheels(pins, cache)
+    runtime = pyodide_runtime(pins, cache)
+    archive = engine_archive(wheels["msgpack"])
+    scripts = javascript(browser)
+    blobs: dict[str, bytes] = {}
+    assets: dict[str, Any] = {"version": __version__, "packages": packages}
+    engine_hash = _add_engine(blobs, assets, packages, archive, wheels, runtime, cache)
+    wheels_dir = cache / f"traced-{assets['wheels']}".rstrip("/") if "wheels" in assets else None
+    if wheels_dir is not None:  # the trace installs the very wheels the browser will, through the lock
+        wheels_dir.mkdir(parents=True, exist_ok=True)
+        for name, data in blobs.items():
+            if name.startswith(str(assets["wheels"])):
+                (wheels_dir / name.split("/", 1)[1]).write_bytes(data)
+    lock = assets["lock"] if packages == "lock" else None  # Pyodide's lock, frozen by micropip
+    stdlib, _modules = trimmed_stdlib(runtime, archive, playbook_json, cache, lock, wheels_dir)
+
+    shipped = {name: (runtime / name).read_bytes() for name in SHIPPED_RUNTIME}
+    shipped["python_stdlib.zip"] = stdlib
+    runtime_dir = f"runtime-{_dir_hash(shipped)}"
+    blobs.update({f"{runtime_dir}/{name}": data for name, data in shipped.items()})
+    assets["runtime"] = f"{runtime_dir}/"
+    for key in ("worker", "widget"):
+        data = scripts[f"{key}.js"]
+        assets[key] = f"assets/{_hashed(f'{key}.js', data)}"
+        blobs[str(assets[key])] = data
+    assets["playbook"] = f"assets/{_hashed('playbook.json', playbook_json)}"
+    blobs[str(assets["playbook"])] = playbook_json
+    # A warm start restores a memory snapshot made by this very runtime and engine (and worker).
+    assets["snapshot"] = hashlib.sha256(f"{runtime_dir}|{engine_hash}|{assets['worker']}".encode()).hexdigest()[:16]
+    # The asset map goes in as a JS string literal holding JSON (the loader JSON.parses it).
+    literal = json.dumps(json.dumps(assets, separators=(",", ":")))
+    blobs["tactful.js"] = scripts["tactful.js"].replace(ASSET_PLACEHOLDER.encode(), literal.encode())
+    first_visit = ["tactful.js", str(assets["worker"]), str(assets["playbook"]),
+                   *(f"{runtime_dir}/{name}" for name in shipped), *_engine_files(assets)]  # fmt: skip
+    return _write(out, blobs, assets, first_visit)
+
+
+def _add_engine(blobs, assets, packages, archive, wheels, runtime, cache) -> str:
+    """The engine, as one zip (``zip``) or as two wheels with micropip's lock (``lock``); its hash."""
+    if packages == "zip":
+        name = f"assets/{_hashed('engine.zip', archive)}"
+        blobs[name] = archive
+        assets["engine"] = {"url": name, "integrity": sri(archive)}
+        # Pyodide wants a lock file; an empty one (its own header) means it fetches none.
+        info = json.loads((runtime / "pyodide-lock.json").read_text())["info"]
+        assets["lock"] = {"info": info, "packages": {}}
+        return sha256_hex(archive)
+    engine = engine_wheel()
+    files = {wheels["msgpack"].name: wheels["msgpack"].read_bytes(), engine[0]: engine[1]}
+    wheels_dir = f"wheels-{_dir_hash(files)}"
+    blobs.update({f"{wheels_dir}/{name}": data for name, data in files.items()})
+    assets["wheels"] = f"{wheels_dir}/"
+    assets["lock"] = frozen_lock(runtime, wheels, engine, cache)
+    return _dir_hash(files)
+
+
+def _engine_files(assets: dict) -> list[str]:
+    if "engine" in assets:
+        return [assets["engine"]["url"]]
+    return [f"{assets['wheels']}{entry['file_name']}" for entry in assets["lock"]["packages"].values()]
+
+
+def _write(out: Path, blobs: dict[str, bytes], assets: dict, first_visit: list[str]) -> BuildReport:
+    if out.exists():
+        shutil.rmtree(out)
+    report = BuildReport(out, first_visit=first_visit)
+    for name, data in sorted(blobs.items()):
+        target = out / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        squeezed = {"gzip": gzip.compress(data, 9, mtime=0), "brotli": brotli_bytes(data)}
+        if name.endswith(COMPRESSIBLE):  # precompressed siblings for servers that send them as they are
+            for suffix, blob in ((".gz", squeezed["gzip"]), (".br", squeezed["brotli"])):
+                if len(blob) < 0.95 * len(data):
+                    Path(f"{target}{suffix}").write_bytes(blob)
+        report.files[name] = {
+            "bytes": len(data),
+            "gzip": min(len(squeezed["gzip"]), len(data)),
+            "brotli": min(len(squeezed["brotli"]), len(data)),
+            "sha256": sha256_hex(data),
+            "integrity": sri(data),
+        }
+    manifest = {"version": __version__, "pyodide": PYODIDE_VERSION, "assets": assets, "files": report.files,
+                "first_visit": first_visit, "totals": report.totals,
+                "first_visit_totals": report.first_visit_totals}  # fmt: skip
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    return report
+
+
+def ensure_built(out: Path, playbook: Path | None = None, packages: str = DEFAULT_PACKAGES) -> Path:
+    """Build unless ``out`` already holds a bundle built from the current sources."""
+    playbook = playbook or resources.demo_playbook()
+    stamp = out / ".sources"
+    package = resources.PACKAGE
+    sources = [*sorted((package / "core").glob("*.py")), *sorted((package / "bundle").glob("*.*")), playbook]
+    root = resources.checkout()
+    if root is not None:
+        sources += [p for p in sorted((root / "browser").rglob("*.js")) if "generated" not in p.parts]
+        sources.append(root / "build" / "wheels.lock.json")
+    digest = _dir_hash({str(p): p.read_bytes() for p in sources}) + packages
+    if not (stamp.exists() and stamp.read_text() == digest and (out / "manifest.json").exists()):
+        build(out, playbook, packages=packages)
+        stamp.write_text(digest)
+    return out

@@ -1,0 +1,109 @@
+"""tactful.core: the decision engine. Pure and deterministic.
+
+Standard library plus msgpack only; no I/O, no clock reads, no randomness. This
+package is what ships to the browser and runs in Pyodide; the same event log
+gives the same decisions here and there.
+
+>>> from tactful.core import Engine, load_playbook
+>>> playbook = load_playbook(open("demo/playbook.toml").read())   # doctest: +SKIP
+>>> engine = Engine(playbook, visitor_id="v-1")                     # doctest: +SKIP
+>>> engine.feed([{"t": 0, "type": "page_view", "url": "/cart"}], now=1.0)  # doctest: +SKIP
+[]
+"""
+
+from ._bot import bot_score, machine_cadence
+from ._bridge import BRIDGE_VERSION, CARD_FIELDS, FROM_WORKER, OFFER_DETAIL_FIELDS, TO_WORKER, BridgeMessage
+from ._conditions import SIGNALS
+from ._decision import GATES, INTERVENE, REASON_DOCS, SUPPRESS, Decision
+from ._engine import Engine
+from ._errors import (
+    HashVersionError,
+    PlaybookError,
+    StateError,
+    TactfulError,
+    WireError,
+    WireVersionError,
+)
+from ._events import EVENT_TYPES, PAGE_KINDS, Event, clean_event
+from ._holdout import HOLDOUT, TREATMENT, assign_arm, fnv1a_32, holdout_bucket
+from ._host import Host
+from ._lint import Finding, lint
+from ._playbook import WIDGET_KINDS, Offer, Playbook, Trigger, load_playbook
+from ._replay import LineProblem, Replay, Row, replay_lines
+from ._state import SESSION_TIMEOUT, STATE_VERSION, VisitorState
+from ._wire import (
+    CONTENT_TYPE,
+    WIRE_VERSION,
+    LeadReply,
+    LeadRequest,
+    MessageReply,
+    MessageRequest,
+    OutcomeBeacon,
+    ReplyReply,
+    ReplyRequest,
+    TokenReply,
+    decode,
+    encode,
+    message_request,
+)
+
+__all__ = [
+    "BRIDGE_VERSION",
+    "CARD_FIELDS",
+    "FROM_WORKER",
+    "OFFER_DETAIL_FIELDS",
+    "TO_WORKER",
+    "BridgeMessage",
+    "CONTENT_TYPE",
+    "EVENT_TYPES",
+    "GATES",
+    "HOLDOUT",
+    "INTERVENE",
+    "PAGE_KINDS",
+    "REASON_DOCS",
+    "SESSION_TIMEOUT",
+    "SIGNALS",
+    "STATE_VERSION",
+    "SUPPRESS",
+    "TREATMENT",
+    "WIDGET_KINDS",
+    "WIRE_VERSION",
+    "Decision",
+    "Engine",
+    "Event",
+    "Finding",
+    "HashVersionError",
+    "Host",
+    "LeadReply",
+    "LineProblem",
+    "LeadRequest",
+    "MessageReply",
+    "MessageRequest",
+    "Offer",
+    "OutcomeBeacon",
+    "Playbook",
+    "PlaybookError",
+    "ReplyReply",
+    "Replay",
+    "ReplyRequest",
+    "Row",
+    "StateError",
+    "TactfulError",
+    "TokenReply",
+    "Trigger",
+    "VisitorState",
+    "WireError",
+    "WireVersionError",
+    "assign_arm",
+    "bot_score",
+    "clean_event",
+    "decode",
+    "encode",
+    "fnv1a_32",
+    "holdout_bucket",
+    "lint",
+    "machine_cadence",
+    "load_playbook",
+    "message_request",
+    "replay_lines",
+]

@@ -1,0 +1,237 @@
+"""The engine as the browser's worker drives it.
+
+The worker passes JSON text in and gets JSON text back, so no Python object
+ever crosses into JavaScript (no PyProxy to leak); bytes (the stored visitor
+record, wire bodies) come back as ``bytes`` for the worker to convert with
+``to_js`` and free.
+
+>>> host = Host(playbook_json, "v-1", None)                     # doctest: +SKIP
+>>> host.feed('[{"t": 0, "type": "page_view", "url": "/cart"}]', 0.5)  # doctest: +SKIP
+'[]'
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from ._bot import bot_score
+from ._bridge import OFFER_DETAIL_FIELDS
+from ._decision import Decision
+from ._engine import Engine
+from ._errors import StateError, WireError
+from ._events import Event, clean_event
+from ._playbook import Playbook
+from ._state import VisitorState
+from ._wire import (
+    _LOCALE,
+    LeadRequest,
+    MessageReply,
+    ReplyReply,
+    ReplyRequest,
+    TokenReply,
+    decode,
+    encode,
+    message_request,
+)
+
+MAX_BATCH = 500  # events per feed call; the loader batches per tick, far below this
+
+
+class Host:
+    """One visitor's engine inside the worker."""
+
+    def __init__(self, playbook_json: str, visitor_id: str, stored_b64: str | None = None, client_json: str = ""):
+        self.playbook = Playbook.from_dict(json.loads(playbook_json))
+        self.notes: list[str] = []
+        self._client = _client_facts(client_json)
+        state = None
+        if stored_b64:
+            try:
+                state = VisitorState.from_bytes(base64.b64decode(stored_b64, validate=True))
+            except (StateError, ValueError) as exc:
+                self.notes.append(f"stored visitor record unreadable, starting afresh: {exc}")
+        if state is not None and state.id != visitor_id:
+            self.notes.append("stored record belongs to another visitor id; starting afresh")
+            state = None
+        self.engine = Engine(self.playbook, visitor_id=visitor_id, state=state)
+        self._last: dict[str, Decision] = {}
+
+    @property
+    def arm(self) -> str:
+        return self.engine.state.arm
+
+    def feed(self, events_json: str, now: float, stored_b64: str = "") -> str:
+        """Feed a JSON array of events; return a JSON array of decisions for the widget.
+
+        ``stored_b64`` is the visitor record as stored now, possibly written by another tab
+        since this one last saved: its facts are merged in first, so a purchase or a
+        dismissal in any tab is known before this tab decides anything more.
+        """
+        if stored_b64:
+            self.merge(stored_b64)
+        try:
+            events = json.loads(events_json)
+        except (TypeError, ValueError):
+            events = None
+        if not isinstance(events, list):
+            self.engine.skipped["not_a_mapping"] = self.engine.skipped.get("not_a_mapping", 0) + 1
+            events = []
+        decisions = self.engine.feed(events[:MAX_BATCH], now)
+        return json.dumps([self._widget(d) for d in decisions])
+
+    def merge(self, stored_b64: str) -> bool:
+        """Merge a stored record into this engine's state; False (and a note) when it is unreadable."""
+        try:
+            other = VisitorState.from_bytes(base64.b64decode(stored_b64, validate=True))
+        except (StateError, ValueError) as exc:
+            self.notes.append(f"stored visitor record unreadable, not merged: {exc}")
+            return False
+        self.engine.merge(other)
+        return True
+
+    @property
+    def converted(self) -> bool:
+        return self.engine.state.converted
+
+    @property
+    def bot(self) -> bool:
+        """Whether the visit looks automated: by what the browser says of itself (at start-up),
+        or by how the visit has behaved so far."""
+        if self.engine.state.session is not None:
+            return self.engine.is_bot()
+        return bot_score(self._client, interactions=1) >= self.playbook.bot_threshold
+
+    def _widget(self, decision: Decision) -> dict[str, Any]:
+        """The card for one decision (its fields: ``CARD_FIELDS`` in the bridge contract)."""
+        out = decision.to_dict()
+        if decision.intervene:
+            self._last[decision.trigger] = decision
+            trig = self.playbook.trigger(decision.trigger)
+            if trig is not None:
+                out["title"] = trig.title
+                out["questions"] = list(trig.questions)
+                if trig.offer is not None:
+                    out["offer_detail"] = {name: getattr(trig.offer, name) for name, _ in OFFER_DETAIL_FIELDS}
+            out["support_link"] = self.playbook.support_link
+        return out
+
+    def notes_json(self) -> str:
+        return json.dumps(self.notes)
+
+    def message_request_b64(self, trigger_id: str, locale: str | None = None, token: str | None = None) -> str:
+        return _b64(self.message_request(trigger_id, locale, token or None))
+
+    def read_token_reply(self, body_b64: str) -> str:
+        reply = decode(TokenReply, _unb64(body_b64))
+        return json.dumps({"token": reply.token, "expires": reply.expires})
+
+    def read_message_reply(self, body_b64: str) -> str:
+        """Decode a /v1/message reply; raises WireError when it is malformed."""
+        reply = decode(MessageReply, _unb64(body_b64))
+        return json.dumps({"text": reply.text, "source": reply.source})
+
+    def reply_request_b64(
+        self, trigger_id: str, text: str, history_json: str, locale: str | None = None, token: str | None = None
+    ) -> str:
+        """The body of POST /v1/reply: the visitor's question, bounded, with the recent turns."""
+        page = self.engine.page
+        try:
+            history = json.loads(history_json)
+        except ValueError:
+            history = []
+        turns = tuple(
+            (turn[0], str(turn[1])[:1000])
+            for turn in history[-8:]
+            if isinstance(turn, list) and len(turn) == 2 and turn[0] in ("visitor", "agent")
+        ) if isinstance(history, list) else ()  # fmt: skip
+        request = ReplyRequest(
+            trigger=trigger_id,
+            text=text.strip()[:500] or "?",
+            page_kind=page.kind if page else "other",
+            turn=min(len(turns) // 2, 20),
+            history=turns or None,
+            locale=_locale(locale),
+            product=(page.product[:120] or None) if page and self.playbook.privacy == "context" else None,
+            token=token or None,
+        )
+        return _b64(encode(request))
+
+    def read_reply_reply(self, body_b64: str) -> str:
+        reply = decode(ReplyReply, _unb64(body_b64))
+        return json.dumps({"text": reply.text, "source": reply.source, "route": reply.route, "link": reply.link})
+
+    def lead_request_b64(self, trigger_id: str, email: str, locale: str | None = None, token: str | None = None) -> str:
+        """The body of POST /v1/lead; raises WireError for an address that is not one."""
+        page = self.engine.page
+        beacon = self.engine.outcome()
+        request = LeadRequest(
+            email=email.strip(),
+            trigger=trigger_id,
+            page_kind=page.kind if page else "other",
+            session=beacon.session if beacon else None,
+            locale=_locale(locale),
+            token=token or None,
+        )
+        return _b64(encode(request))
+
+    def state_b64(self) -> str:
+        return _b64(self.state())
+
+    def outcome_b64(self) -> str | None:
+        body = self.outcome()
+        return _b64(body) if body is not None else None
+
+    def message_request(self, trigger_id: str, locale: str | None = None, token: str | None = None) -> bytes:
+        """The msgpack body of POST /v1/message for the latest shown decision of ``trigger_id``."""
+        decision = self._last.get(trigger_id)
+        if decision is None:
+            raise KeyError(f"no intervention for {trigger_id!r} to write words for")
+        page = self.engine.page
+        request = message_request(
+            decision,
+            self.playbook.privacy,
+            locale=_locale(locale),
+            product=page.product if page else None,
+            category=page.category if page else None,
+            token=token,
+        )
+        return encode(request)
+
+    def outcome(self) -> bytes | None:
+        """The msgpack body of POST /v1/outcome for this visit, or None before any event."""
+        beacon = self.engine.outcome()
+        return encode(beacon) if beacon is not None else None
+
+    def state(self) -> bytes:
+        return self.engine.state.to_bytes()
+
+
+def _client_facts(client_json: str) -> dict[str, Any]:
+    """The loader's `client` event, validated like any event (nothing if it is not one)."""
+    try:
+        raw = json.loads(client_json) if client_json else None
+    except ValueError:
+        return {}
+    event = clean_event({**raw, "t": 0, "type": "client"}) if isinstance(raw, dict) else None
+    return event.data if isinstance(event, Event) else {}
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError as exc:
+        raise WireError("the body is not base64") from exc
+
+
+def _locale(locale: str | None) -> str | None:
+    """A locale fit for the wire (``en-GB``), else None."""
+    if not locale:
+        return None
+    locale = locale.replace("_", "-")[:35]
+    return locale if _LOCALE.match(locale) else None

@@ -1,0 +1,498 @@
+"""The playbook: a site's triggers, offers, limits, holdout and scope, as data.
+
+Load one with ``load_playbook(text, fmt)`` (TOML or JSON) or
+``Playbook.from_dict(mapping)``. Validation collects every problem and raises one
+``PlaybookError`` whose entries name the field path (``triggers[2].when.all[0].op``).
+
+It refuses the guide's known failure modes:
+
+* a trigger with no behavioural condition (the "ghost greeter");
+* lead capture with no follow-up target (the "dead handoff");
+* a holdout of 0 unless ``holdout.force = true`` (no honest measurement);
+* triggers on support, account or returns pages (the "everything chatbot").
+
+The full reference is in README.md ("Playbook reference").
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from dataclasses import dataclass, field
+from fnmatch import translate
+from typing import Any
+from urllib.parse import urlsplit
+
+from ._conditions import Condition, compile_condition
+from ._errors import PlaybookError
+from ._events import PAGE_KINDS
+
+PLAYBOOK_VERSION = 1
+WIDGET_KINDS = ("discount", "compare", "questions", "welcome_back", "lead")
+OUT_OF_SCOPE_KINDS = ("support", "account")
+DEFAULT_TRIGGER_PAGES = ("product", "pricing", "cart", "article", "other")
+DEFAULT_SCOPE_URLS = ("/support*", "/help*", "/returns*", "/account*", "/orders*", "*/support*", "*/returns*")
+PRIVACY_LEVELS = ("minimal", "context")
+_SUPPORT_WORDS = re.compile(r"support|help|return|refund|account|order-status|tracking", re.IGNORECASE)
+_ID = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
+_TEMPLATE_FIELD = re.compile(r"\{([a-z_]+)\}")
+TRIGGER_FIELDS = {
+    "id", "kind", "phase", "priority", "pages", "urls", "when", "message",
+    "offer", "title", "questions", "followup",
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How hard the engine throttles. Defaults follow the guide: throttle hard, err toward patience."""
+
+    per_session: int = 1
+    per_visitor: int = 3
+    visitor_window: float = 7 * 86400.0
+    min_gap: float = 3600.0
+    cooldown: float = 86400.0
+    max_dismissals: int = 2
+    dismissal_window: float = 30 * 86400.0
+
+
+@dataclass(frozen=True, slots=True)
+class Holdout:
+    fraction: float = 0.10
+    salt: str = ""
+    hash_version: int = 1
+    force: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    id: str
+    type: str  # "discount" | "info"
+    code: str = ""
+    percent: float = 0.0
+    amount: float = 0.0
+    description: str = ""
+
+    def template_fields(self) -> dict[str, str]:
+        percent = f"{self.percent:g}" if self.percent else ""
+        amount = f"{self.amount:g}" if self.amount else ""
+        return {"code": self.code, "percent": percent, "amount": amount, "description": self.description}
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    webhook: str = ""
+    email: str = ""
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.webhook or self.email)
+
+
+@dataclass(slots=True)
+class Trigger:
+    id: str
+    kind: str
+    phase: int
+    priority: int
+    pages: tuple[str, ...]
+    urls: tuple[str, ...]
+    when: Condition
+    message: str
+    offer: Offer | None = None
+    title: str = ""
+    questions: tuple[str, ...] = ()
+    followup: FollowUp = field(default_factory=FollowUp)
+    _url_res: tuple[re.Pattern[str], ...] = ()
+
+    def matches_page(self, kind: str, path: str) -> bool:
+        if kind not in self.pages:
+            return False
+        return not self._url_res or any(rx.match(path) for rx in self._url_res)
+
+    def render(self, extra: dict[str, str] | None = None) -> str:
+        """The template text with the offer's fields filled in (the fallback words)."""
+        values = self.offer.template_fields() if self.offer else {}
+        if extra:
+            values.update(extra)
+        return _TEMPLATE_FIELD.sub(lambda m: values.get(m.group(1), m.group(0)), self.message)
+
+
+@dataclass(slots=True)
+class Playbook:
+    """A validated playbook. Build with ``Playbook.from_dict`` or ``load_playbook``."""
+
+    site: str
+    phase: int
+    triggers: tuple[Trigger, ...]
+    offers: dict[str, Offer]
+    limits: Limits
+    holdout: Holdout
+    bot_threshold: float
+    scope_urls: tuple[str, ...]
+    support_link: str
+    privacy: str
+    followup: FollowUp
+    page_globs: tuple[tuple[str, re.Pattern[str]], ...]
+    source: dict[str, Any]
+    _scope_res: tuple[re.Pattern[str], ...] = ()
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> Playbook:
+        return _Validator(raw).build()
+
+    def trigger(self, trigger_id: str) -> Trigger | None:
+        for trig in self.triggers:
+            if trig.id == trigger_id:
+                return trig
+        return None
+
+    def page_kind(self, url: str) -> str:
+        """The page kind for a URL from the playbook's ``[pages]`` globs, else ``other``."""
+        path = url_path(url)
+        for kind, rx in self.page_globs:
+            if rx.match(path):
+                return kind
+        return "other"
+
+    def in_scope(self, kind: str, url: str) -> bool:
+        if kind in OUT_OF_SCOPE_KINDS:
+            return False
+        path = url_path(url)
+        return not any(rx.match(path) for rx in self._scope_res)
+
+    def to_json(self) -> str:
+        """The validated source as JSON (what the browser bundle ships)."""
+        return json.dumps(self.source, sort_keys=True, separators=(",", ":"))
+
+
+def url_path(url: str) -> str:
+    """The path of a URL or of an already bare path; never raises."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    return parts.path or "/"
+
+
+def load_playbook(text: str, fmt: str = "toml") -> Playbook:
+    """Parse and validate playbook text.
+
+    >>> pb = load_playbook(open("demo/playbook.toml").read())  # doctest: +SKIP
+    >>> [t.id for t in pb.triggers]                            # doctest: +SKIP
+    ['cart_exit', 'pricing_compare', ...]
+    """
+    try:
+        raw = tomllib.loads(text) if fmt == "toml" else json.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise PlaybookError([("", f"not valid {fmt.upper()}: {exc}")]) from exc
+    return Playbook.from_dict(raw)
+
+
+class _Validator:
+    """Walks a raw mapping once, collecting every problem with its field path."""
+
+    def __init__(self, raw: Any):
+        self.raw = raw
+        self.problems: list[tuple[str, str]] = []
+
+    def fail(self, path: str, message: str) -> None:
+        self.problems.append((path, message))
+
+    def table(self, raw: dict[str, Any], key: str, allowed: set[str]) -> dict[str, Any]:
+        value = raw.get(key, {})
+        if not isinstance(value, dict):
+            self.fail(key, "must be a table")
+            return {}
+        for extra in sorted(set(value) - allowed):
+            self.fail(f"{key}.{extra}", "unknown field")
+        return value
+
+    def number(self, raw: dict[str, Any], path: str, key: str, default: float, lo: float, hi: float) -> float:
+        value = raw.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+            self.fail(f"{path}.{key}" if path else key, f"must be a number from {lo:g} to {hi:g}")
+            return default
+        return float(value)
+
+    def integer(self, raw: dict[str, Any], path: str, key: str, default: int, lo: int, hi: int) -> int:
+        value = raw.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            self.fail(f"{path}.{key}" if path else key, f"must be a whole number from {lo} to {hi}")
+            return default
+        return value
+
+    def text(self, raw: dict[str, Any], path: str, key: str, default: str = "", limit: int = 2000) -> str:
+        value = raw.get(key, default)
+        if not isinstance(value, str) or len(value) > limit:
+            self.fail(f"{path}.{key}" if path else key, f"must be a string of at most {limit} characters")
+            return default
+        return value
+
+    def flag(self, raw: dict[str, Any], path: str, key: str, default: bool = False) -> bool:
+        value = raw.get(key, default)
+        if not isinstance(value, bool):
+            self.fail(f"{path}.{key}" if path else key, "must be true or false")
+            return default
+        return value
+
+    def text_list(self, raw: dict[str, Any], path: str, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        value = raw.get(key, list(default))
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            self.fail(f"{path}.{key}", "must be a list of non-empty strings")
+            return default
+        return tuple(value)
+
+    def build(self) -> Playbook:
+        raw = self.raw
+        if not isinstance(raw, dict):
+            raise PlaybookError([("", "a playbook must be a table/object at the top level")])
+        known = {
+            "version", "site", "rollout", "holdout", "limits", "bot", "scope",
+            "privacy", "followup", "pages", "offers", "triggers",
+        }  # fmt: skip
+        for extra in sorted(set(raw) - known):
+            self.fail(extra, "unknown field")
+        version = raw.get("version", PLAYBOOK_VERSION)
+        if version != PLAYBOOK_VERSION:
+            self.fail("version", f"unsupported playbook version {version!r}; this build reads {PLAYBOOK_VERSION}")
+        site = self.text(raw, "", "site", "", 100)
+        if not site:
+            self.fail("site", "required: a short name for the site (also the default holdout salt)")
+
+        rollout = self.table(raw, "rollout", {"phase"})
+        phase = self.integer(rollout, "rollout", "phase", 1, 0, 9)
+        limits = self.limits(self.table(raw, "limits", set(Limits.__dataclass_fields__)))
+        holdout = self.holdout(self.table(raw, "holdout", {"fraction", "salt", "hash_version", "force"}), site)
+        bot_raw = self.table(raw, "bot", {"threshold"})
+        bot_threshold = self.number(bot_raw, "bot", "threshold", 1.0, 0.1, 10.0)
+        scope_raw = self.table(raw, "scope", {"exclude_urls", "support_link"})
+        scope_urls = DEFAULT_SCOPE_URLS + self.text_list(scope_raw, "scope", "exclude_urls", ())
+        support_link = self.text(scope_raw, "scope", "support_link", "/support", 500)
+        privacy = self.privacy(self.table(raw, "privacy", {"level"}))
+        followup = self.followup(raw.get("followup", {}), "followup")
+        page_globs = self.pages(raw.get("pages", {}))
+        offers = self.offers(raw.get("offers", {}))
+        triggers = self.triggers(raw.get("triggers"), offers, followup, scope_urls)
+
+        if self.problems:
+            raise PlaybookError(self.problems)
+        return Playbook(
+            site=site,
+            phase=phase,
+            triggers=tuple(sorted(triggers, key=lambda t: (-t.priority, t.id))),
+            offers=offers,
+            limits=limits,
+            holdout=holdout,
+            bot_threshold=bot_threshold,
+            scope_urls=scope_urls,
+            support_link=support_link,
+            privacy=privacy,
+            followup=followup,
+            page_globs=page_globs,
+            source=raw,
+            _scope_res=tuple(re.compile(translate(g)) for g in scope_urls),
+        )
+
+    def limits(self, raw: dict[str, Any]) -> Limits:
+        d = Limits()
+        return Limits(
+            per_session=self.integer(raw, "limits", "per_session", d.per_session, 0, 20),
+            per_visitor=self.integer(raw, "limits", "per_visitor", d.per_visitor, 0, 100),
+            visitor_window=self.number(raw, "limits", "visitor_window", d.visitor_window, 0, 1e9),
+            min_gap=self.number(raw, "limits", "min_gap", d.min_gap, 0, 1e9),
+            cooldown=self.number(raw, "limits", "cooldown", d.cooldown, 0, 1e9),
+            max_dismissals=self.integer(raw, "limits", "max_dismissals", d.max_dismissals, 1, 100),
+            dismissal_window=self.number(raw, "limits", "dismissal_window", d.dismissal_window, 0, 1e9),
+        )
+
+    def holdout(self, raw: dict[str, Any], site: str) -> Holdout:
+        holdout = Holdout(
+            fraction=self.number(raw, "holdout", "fraction", 0.10, 0.0, 0.5),
+            salt=self.text(raw, "holdout", "salt", site, 200) or site,
+            hash_version=self.integer(raw, "holdout", "hash_version", 1, 1, 1),
+            force=self.flag(raw, "holdout", "force"),
+        )
+        if holdout.fraction == 0 and not holdout.force:
+            self.fail(
+                "holdout.fraction",
+                "a holdout of 0 leaves no honest way to measure lift; set holdout.force = true to insist",
+            )
+        return holdout
+
+    def privacy(self, raw: dict[str, Any]) -> str:
+        level = raw.get("level", "minimal")
+        if level not in PRIVACY_LEVELS:
+            self.fail("privacy.level", f"must be one of {', '.join(PRIVACY_LEVELS)}")
+            return "minimal"
+        return str(level)
+
+    def followup(self, raw: Any, path: str) -> FollowUp:
+        if not isinstance(raw, dict):
+            self.fail(path, "must be a table with `webhook` and/or `email`")
+            return FollowUp()
+        for extra in sorted(set(raw) - {"webhook", "email"}):
+            self.fail(f"{path}.{extra}", "unknown field")
+        webhook = self.text(raw, path, "webhook", "", 2000)
+        email = self.text(raw, path, "email", "", 320)
+        if webhook and not re.match(r"^https?://[^\s/]+", webhook):
+            self.fail(f"{path}.webhook", "must be an http(s) URL")
+        if email and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", email):
+            self.fail(f"{path}.email", "must be an email address")
+        return FollowUp(webhook, email)
+
+    def pages(self, raw: Any) -> tuple[tuple[str, re.Pattern[str]], ...]:
+        if not isinstance(raw, dict):
+            self.fail("pages", "must be a table of page kind -> list of URL globs")
+            return ()
+        out = []
+        for kind in raw:
+            if kind not in PAGE_KINDS:
+                self.fail(f"pages.{kind}", f"unknown page kind; known: {', '.join(PAGE_KINDS)}")
+                continue
+            for g in self.text_list(raw, "pages", kind, ()):
+                out.append((kind, re.compile(translate(g))))
+        return tuple(out)
+
+    def offers(self, raw: Any) -> dict[str, Offer]:
+        if not isinstance(raw, dict):
+            self.fail("offers", "must be a table of offer id -> offer")
+            return {}
+        offers = {}
+        for offer_id, body in raw.items():
+            path = f"offers.{offer_id}"
+            if not _ID.match(offer_id):
+                self.fail(path, "offer ids are lower_snake_case")
+            if not isinstance(body, dict):
+                self.fail(path, "must be a table")
+                continue
+            for extra in sorted(set(body) - {"type", "code", "percent", "amount", "description"}):
+                self.fail(f"{path}.{extra}", "unknown field")
+            kind = body.get("type", "discount")
+            if kind not in ("discount", "info"):
+                self.fail(f"{path}.type", "must be 'discount' or 'info'")
+            offer = Offer(
+                id=offer_id,
+                type=kind,
+                code=self.text(body, path, "code", "", 40),
+                percent=self.number(body, path, "percent", 0.0, 0.0, 90.0),
+                amount=self.number(body, path, "amount", 0.0, 0.0, 1e6),
+                description=self.text(body, path, "description", "", 300),
+            )
+            if kind == "discount" and not offer.code:
+                self.fail(f"{path}.code", "a discount offer needs the code the visitor applies")
+            if kind == "discount" and not (offer.percent or offer.amount):
+                self.fail(f"{path}.percent", "a discount offer needs `percent` or `amount`")
+            offers[offer_id] = offer
+        return offers
+
+    def triggers(
+        self, raw: Any, offers: dict[str, Offer], followup: FollowUp, scope_urls: tuple[str, ...]
+    ) -> list[Trigger]:
+        if not isinstance(raw, list) or not raw:
+            self.fail("triggers", "must be a non-empty list of [[triggers]]")
+            return []
+        seen: set[str] = set()
+        out = []
+        for i, body in enumerate(raw):
+            if not isinstance(body, dict):
+                self.fail(f"triggers[{i}]", "must be a table")
+                continue
+            trigger = self.trigger(f"triggers[{i}]", body, i, seen, offers, followup, scope_urls)
+            if trigger is not None:
+                out.append(trigger)
+        return out
+
+    def trigger(
+        self,
+        path: str,
+        body: dict[str, Any],
+        index: int,
+        seen: set[str],
+        offers: dict[str, Offer],
+        followup: FollowUp,
+        scope_urls: tuple[str, ...],
+    ) -> Trigger | None:
+        for extra in sorted(set(body) - TRIGGER_FIELDS):
+            self.fail(f"{path}.{extra}", "unknown field")
+        trig_id = self.trigger_id(path, body, index, seen)
+        kind = body.get("kind")
+        if kind not in WIDGET_KINDS:
+            self.fail(f"{path}.kind", f"must be one of {', '.join(WIDGET_KINDS)}")
+        pages = self.trigger_pages(path, body)
+        urls = self.trigger_urls(path, body, scope_urls)
+        when = compile_condition(body.get("when"), f"{path}.when", self.problems)
+        if when is not None and not when.requires_behaviour():
+            self.fail(
+                f"{path}.when",
+                "fires without any behavioural signal (the 'ghost greeter'): require e.g. "
+                "scroll_depth, hovers, exit_intent, cart_items or active_time",
+            )
+        message = self.text(body, path, "message", "", 600)
+        if not message.strip():
+            self.fail(f"{path}.message", "required: the template text shown when no model writes one")
+        offer = self.trigger_offer(path, body, kind, offers)
+        trig_followup = self.followup(body["followup"], f"{path}.followup") if "followup" in body else followup
+        if kind == "lead" and not trig_followup.configured:
+            self.fail(
+                f"{path}.followup",
+                "lead capture with no follow-up target (the 'dead handoff'): set followup.webhook "
+                "or followup.email",
+            )
+        questions = self.text_list(body, path, "questions", ())
+        if when is None:
+            return None
+        return Trigger(
+            id=trig_id,
+            kind=kind if kind in WIDGET_KINDS else "questions",
+            phase=self.integer(body, path, "phase", 1, 1, 9),
+            priority=self.integer(body, path, "priority", 0, -1000, 1000),
+            pages=pages,
+            urls=urls,
+            when=when,
+            message=message,
+            offer=offer,
+            title=self.text(body, path, "title", "", 120),
+            questions=questions,
+            followup=trig_followup,
+            _url_res=tuple(re.compile(translate(g)) for g in urls),
+        )
+
+    def trigger_id(self, path: str, body: dict[str, Any], index: int, seen: set[str]) -> str:
+        trig_id = body.get("id")
+        if not isinstance(trig_id, str) or not _ID.match(trig_id):
+            self.fail(f"{path}.id", "required: a lower_snake_case id")
+            return f"trigger_{index}"
+        if trig_id in seen:
+            self.fail(f"{path}.id", f"duplicate trigger id {trig_id!r}")
+        seen.add(trig_id)
+        return trig_id
+
+    def trigger_pages(self, path: str, body: dict[str, Any]) -> tuple[str, ...]:
+        pages = self.text_list(body, path, "pages", DEFAULT_TRIGGER_PAGES)
+        for j, page in enumerate(pages):
+            if page not in PAGE_KINDS:
+                self.fail(f"{path}.pages[{j}]", f"unknown page kind {page!r}")
+            elif page in OUT_OF_SCOPE_KINDS:
+                self.fail(
+                    f"{path}.pages[{j}]",
+                    f"the agent stays out of {page} pages: route those visitors to support (scope.support_link)",
+                )
+        return pages
+
+    def trigger_urls(self, path: str, body: dict[str, Any], scope_urls: tuple[str, ...]) -> tuple[str, ...]:
+        urls = self.text_list(body, path, "urls", ())
+        for j, glob in enumerate(urls):
+            if _SUPPORT_WORDS.search(glob) or any(re.match(translate(s), glob) for s in scope_urls):
+                self.fail(f"{path}.urls[{j}]", "support, returns and account pages are out of scope")
+        return urls
+
+    def trigger_offer(self, path: str, body: dict[str, Any], kind: Any, offers: dict[str, Offer]) -> Offer | None:
+        if "offer" not in body:
+            if kind == "discount":
+                self.fail(f"{path}.offer", "a discount trigger needs an offer from [offers]")
+            return None
+        offer = offers.get(body["offer"]) if isinstance(body["offer"], str) else None
+        if offer is None:
+            self.fail(f"{path}.offer", f"unknown offer {body['offer']!r}")
+        return offer

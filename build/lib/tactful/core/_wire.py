@@ -1,0 +1,337 @@
+"""The wire: every message between the browser and the proxy, defined once.
+
+Bodies are msgpack maps (``application/msgpack``) carrying ``v`` (the wire
+version) and only the fields listed here. Raw events never travel: the browser
+sends a trigger id, an offer id, the page kind, a locale and, only when the
+playbook's privacy level is ``context``, the product and category names.
+
+``encode(message)`` and ``decode(cls, body)`` are used by the engine's worker and
+by the proxy alike. ``decode`` raises ``WireVersionError`` for an unknown version
+and ``WireError`` (naming the field) for anything else malformed, unknown fields
+included.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
+
+import msgpack
+
+from ._decision import Decision
+from ._errors import WireError, WireVersionError
+from ._events import PAGE_KINDS
+from ._playbook import WIDGET_KINDS
+
+WIRE_VERSION = 1
+CONTENT_TYPE = "application/msgpack"
+MAX_BODY = 16 * 1024  # bytes; the proxy refuses larger bodies before decoding
+
+_LOCALE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$")
+_EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[^@\s<>\"']{1,185}\.[A-Za-z]{2,24}$")
+_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,96}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    """How one field is checked: ``kind`` is text, id, int, float, bool, enum or turns."""
+
+    kind: str
+    required: bool = True
+    limit: int = 200
+    choices: tuple[str, ...] = ()
+    pattern: re.Pattern[str] | None = None
+    lo: float = 0.0
+    hi: float = 1e9
+
+
+def _check(name: str, spec: Spec, value: Any) -> Any:
+    kind = spec.kind
+    if kind in ("text", "id"):
+        if not isinstance(value, str) or not value or len(value) > spec.limit:
+            raise WireError(f"must be a non-empty string of at most {spec.limit} characters", name)
+        pattern = spec.pattern or (_ID if kind == "id" else None)
+        if pattern is not None and not pattern.match(value):
+            raise WireError("has an invalid format", name)
+        return value
+    if kind == "enum":
+        if value not in spec.choices:
+            raise WireError(f"must be one of {', '.join(spec.choices)}", name)
+        return value
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise WireError("must be a boolean", name)
+        return value
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int) or not spec.lo <= value <= spec.hi:
+            raise WireError(f"must be a whole number from {spec.lo:g} to {spec.hi:g}", name)
+        return value
+    if kind == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise WireError("must be a number", name)
+        if not math.isfinite(value) or not spec.lo <= value <= spec.hi:
+            raise WireError(f"must be a finite number from {spec.lo:g} to {spec.hi:g}", name)
+        return float(value)
+    # "turns": the chat history, a short list of [role, text] pairs
+    if not isinstance(value, (list, tuple)) or len(value) > spec.limit:
+        raise WireError(f"must be a list of at most {spec.limit} turns", name)
+    turns = []
+    for i, turn in enumerate(value):
+        if (
+            not isinstance(turn, (list, tuple))
+            or len(turn) != 2
+            or turn[0] not in ("visitor", "agent")
+            or not isinstance(turn[1], str)
+            or len(turn[1]) > 1000
+        ):
+            raise WireError("each turn is [\"visitor\"|\"agent\", text of at most 1000 characters]", f"{name}[{i}]")
+        turns.append((turn[0], turn[1]))
+    return tuple(turns)
+
+
+class WireMessage:
+    """Base of every wire message: a frozen dataclass with a ``SPEC`` per field."""
+
+    SPEC: ClassVar[dict[str, Spec]] = {}
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"v": WIRE_VERSION}
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if value is not None:
+                out[f.name] = [list(t) for t in value] if f.name == "history" else value
+        return out
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> Any:
+        if not isinstance(raw, dict):
+            raise WireError("the body must be a msgpack map")
+        version = raw.get("v")
+        if version != WIRE_VERSION:
+            raise WireVersionError(f"unsupported wire version {version!r}; this build speaks {WIRE_VERSION}", "v")
+        for key in raw:
+            if key != "v" and key not in cls.SPEC:
+                raise WireError("unknown field (only allow-listed fields may travel)", str(key)[:40])
+        kwargs = {}
+        for name, spec in cls.SPEC.items():
+            value = raw.get(name)
+            if value is None:
+                if spec.required:
+                    raise WireError("is required", name)
+                continue
+            kwargs[name] = _check(name, spec, value)
+        return cls(**kwargs)
+
+
+def encode(message: WireMessage) -> bytes:
+    """msgpack bytes for a message (validated on the way out, too)."""
+    type(message).from_dict(message.to_dict())
+    packed: bytes = msgpack.packb(message.to_dict(), use_bin_type=True)
+    return packed
+
+
+def decode(cls: type[Any], body: bytes) -> Any:
+    """Decode and validate ``body`` as ``cls``; raises ``WireError`` on anything malformed."""
+    if not isinstance(body, (bytes, bytearray, memoryview)):
+        raise WireError("the body must be bytes")
+    if len(body) > MAX_BODY:
+        raise WireError(f"the body is larger than {MAX_BODY} bytes")
+    try:
+        raw = msgpack.unpackb(
+            bytes(body),
+            raw=False,
+            strict_map_key=True,
+            max_str_len=MAX_BODY,
+            max_bin_len=0,
+            max_array_len=64,
+            max_map_len=32,
+            max_ext_len=0,
+        )
+    except Exception as exc:  # msgpack raises ValueError, TypeError, ExtraData, StackError...
+        raise WireError(f"the body is not valid msgpack ({type(exc).__name__})") from exc
+    return cls.from_dict(raw)
+
+
+_LOCALE_SPEC = Spec("text", required=False, limit=35, pattern=_LOCALE)
+_PAGE_SPEC = Spec("enum", choices=PAGE_KINDS)
+_TOKEN_SPEC = Spec("text", required=False, limit=512, pattern=re.compile(r"^[A-Za-z0-9_.\-]+$"))
+_SOURCE_SPEC = Spec("enum", choices=("model", "cache", "template"))
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRequest(WireMessage):
+    """POST /v1/message: words wanted for a decision."""
+
+    trigger: str
+    kind: str
+    page_kind: str
+    offer: str | None = None
+    locale: str | None = None
+    product: str | None = None
+    category: str | None = None
+    token: str | None = None
+
+    SPEC: ClassVar[dict[str, Spec]] = {
+        "trigger": Spec("id", limit=64),
+        "kind": Spec("enum", choices=WIDGET_KINDS),
+        "page_kind": _PAGE_SPEC,
+        "offer": Spec("id", required=False, limit=64),
+        "locale": _LOCALE_SPEC,
+        "product": Spec("text", required=False, limit=120),
+        "category": Spec("text", required=False, limit=120),
+        "token": _TOKEN_SPEC,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class MessageReply(WireMessage):
+    text: str
+    source: str
+    trigger: str
+
+    SPEC: ClassVar[dict[str, Spec]] = {
+        "text": Spec("text", limit=2000),
+        "source": _SOURCE_SPEC,
+        "trigger": Spec("id", limit=64),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyRequest(WireMessage):
+    """POST /v1/reply: the visitor typed in the chat panel."""
+
+    trigger: str
+    text: str
+    page_kind: str
+    turn: int = 0
+    history: tuple[tuple[str, str], ...] | None = None
+    locale: str | None = None
+    product: str | None = None
+    token: str | None = None
+
+    SPEC: ClassVar[dict[str, Spec]] = {
+        "trigger": Spec("id", limit=64),
+        "text": Spec("text", limit=500),
+        "page_kind": _PAGE_SPEC,
+        "turn": Spec("int", required=False, lo=0, hi=20),
+        "history": Spec("turns", required=False, limit=8),
+        "locale": _LOCALE_SPEC,
+        "product": Spec("text", required=False, limit=120),
+        "token": _TOKEN_SPEC,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyReply(WireMessage):
+    text: str
+    source: str
+    route: str  # "agent" | "support"
+    link: str | None = None
+
+    SPEC: ClassVar[dict[str, Spec]] = {
+        "text": Spec("text", limit=2000),
+        "source": _SOURCE_SPEC,
+        "route": Spec("enum", choices=("agent", "support")),
+        "link": Spec("text", required=False, limit=500),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class LeadRequest(WireMessage):
+    """POST /v1/lead: an email captured by a lead trigger."""
+
+    email: str
+    trigger: str
+    page_kind: str
+    consent: bool = True
+    session: str | None = None
+    locale: str | None = None
+    token: str | None = None
+
+    SPEC: ClassVar[dict[str, Spec]] = {
+        "email": Spec("text", limit=254, pattern=_EMAIL),
+        "trigger": Spec("id", limit=64),
+        "page_kind": _PAGE_SPEC,
+        "consent": Spec("bool", required=False),
+        "session": Spec("id", required=False, limit=96),
+        "locale": _LOCALE_SPEC,
+        "token": _TOKEN_SPEC,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class LeadReply(WireMessage):
+    id: str
+    status: str  # "stored"
+
+    SPEC: ClassVar[dict[str, Spec]] = {"id": Spec("id", limit=96), "status": Spec("enum", choices=("stored",))}
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeBeacon(WireMessage):
+    """POST /v1/outcome: one per visit, idempotent by (visitor, session)."""
+
+    visitor: str
+    session: str
+    arm: str
+    eligible: bool
+    intervened: bool
+    converted: bool
+    value: float = 0.0
+    trigger: str | None = None
+    phase: int | None = None
+    dismissed: bool = False
+    accepted: bool = False
+    bot: bool = False
+
+    SPEC: ClassVar[dict[str, Spec]] = {
+        "visitor": Spec("id", limit=64),
+        "session": Spec("id", limit=96),
+        "arm": Spec("enum", choices=("treatment", "holdout")),
+        "eligible": Spec("bool"),
+        "intervened": Spec("bool"),
+        "converted": Spec("bool"),
+        "value": Spec("float", required=False, lo=0, hi=1e9),
+        "trigger": Spec("id", required=False, limit=64),
+        "phase": Spec("int", required=False, lo=0, hi=9),
+        "dismissed": Spec("bool", required=False),
+        "accepted": Spec("bool", required=False),
+        "bot": Spec("bool", required=False),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class TokenReply(WireMessage):
+    """POST /v1/token: a short-lived signed visitor token for the other endpoints."""
+
+    token: str
+    expires: int
+
+    SPEC: ClassVar[dict[str, Spec]] = {
+        "token": Spec("text", limit=512, pattern=re.compile(r"^[A-Za-z0-9_.\-]+$")),
+        "expires": Spec("int", lo=0, hi=1e11),
+    }
+
+
+def message_request(
+    decision: Decision,
+    privacy: str,
+    locale: str | None = None,
+    product: str | None = None,
+    category: str | None = None,
+    token: str | None = None,
+) -> MessageRequest:
+    """The request for words for ``decision``, carrying only what ``privacy`` allows."""
+    share = privacy == "context"
+    return MessageRequest(
+        trigger=decision.trigger,
+        kind=decision.kind,
+        page_kind=decision.page_kind,
+        offer=decision.offer,
+        locale=locale if locale and _LOCALE.match(locale) else None,
+        product=(product[:120] or None) if share and product else None,
+        category=(category[:120] or None) if share and category else None,
+        token=token,
+    )

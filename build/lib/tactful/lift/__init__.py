@@ -1,0 +1,39 @@
+"""tactful.lift: does the agent pay? Synthetic traffic, the lift report and its statistics.
+
+Above ``tactful.core``, beside the bundle builder and the proxy, independent of both:
+the command line hands it stored outcome rows and prices simulated words through the
+proxy's public API. ::
+
+    from tactful.lift import simulate, summarize, render_text
+    result = simulate(playbook, 5000)
+"""
+
+from . import stats
+from ._report import Comparison, Summary, build_report, compare, render_html, render_text, summarize
+from ._simulate import (
+    PERSONAS,
+    UPLIFT,
+    SimulationResult,
+    persona_visit,
+    pick_persona,
+    random_visit,
+    simulate,
+)
+
+__all__ = [
+    "PERSONAS",
+    "UPLIFT",
+    "Comparison",
+    "SimulationResult",
+    "Summary",
+    "build_report",
+    "compare",
+    "persona_visit",
+    "pick_persona",
+    "random_visit",
+    "render_html",
+    "render_text",
+    "simulate",
+    "stats",
+    "summarize",
+]

@@ -1,0 +1,60 @@
+"""tactful.proxy: the backend that writes words, stores leads and outcomes. CPython only.
+
+Above ``tactful.core``, beside the bundle builder and the lift tools, independent of
+both. Start it with ``tactful serve --config tactful.toml`` or build the ASGI app
+yourself::
+
+    from tactful.proxy import create_app, load_config
+    app = create_app(load_config("tactful.toml"))
+
+The message path alone (cache, spend cap, model, guard, template) is ``create_words``;
+``price_requests`` answers a list of message requests through it with a stand-in model.
+"""
+
+from ._app import Proxy, create_app, serve
+from ._config import ConfigError, ProxyConfig, load_config
+from ._errors import (
+    BadRequest,
+    Forbidden,
+    ProxyError,
+    RateLimited,
+    TooLarge,
+    Unsupported,
+    WriterError,
+)
+from ._guard import check as check_output
+from ._metrics import Metrics
+from ._outbox import sign as sign_webhook
+from ._store import Store, spend_day
+from ._words import Words, create_words, price_requests
+from ._writers import AnthropicWriter, OpenAIWriter, StandInWriter, TemplateWriter, Writer, Written
+
+__all__ = [
+    "AnthropicWriter",
+    "BadRequest",
+    "ConfigError",
+    "Forbidden",
+    "Metrics",
+    "OpenAIWriter",
+    "Proxy",
+    "ProxyConfig",
+    "ProxyError",
+    "RateLimited",
+    "StandInWriter",
+    "Store",
+    "TemplateWriter",
+    "TooLarge",
+    "Unsupported",
+    "Words",
+    "Writer",
+    "WriterError",
+    "Written",
+    "check_output",
+    "create_app",
+    "create_words",
+    "load_config",
+    "price_requests",
+    "serve",
+    "sign_webhook",
+    "spend_day",
+]

@@ -1,0 +1,261 @@
+"""The proxy's HTTP edge: one ASGI middleware per concern, outermost first.
+
+::
+
+    ErrorBoundary   every ProxyError -> 4xx JSON with a reason; anything else -> a logged 500;
+                    counts requests and time per endpoint
+    OriginGate      exact-origin CORS: preflights answered, foreign origins refused (403)
+    RateLimit       per client address, and per visitor when the token is in the header,
+                    before a byte of the body is read (429 with retry-after)
+    BodyDecoder     content type, size limits while streaming, msgpack decoding into the
+                    endpoint's wire message; a token in the body is checked here
+    (router)        thin handlers that see one decoded, validated message
+
+Each layer passes scopes it does not handle (lifespan, other paths) through untouched,
+as Starlette's own middleware does. Only the paths in ``endpoints`` are guarded.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+from tactful.core import CONTENT_TYPE, WireError, decode
+
+from ._errors import BadRequest, Forbidden, ProxyError, RateLimited, TooLarge, Unsupported
+from ._metrics import Metrics
+from ._protect import TokenBuckets, VisitorTokens
+
+log = logging.getLogger("tactful.proxy")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+MESSAGE_KEY = "tactful.message"  # scope key: the decoded wire message
+SUBJECT_KEY = "tactful.subject"  # scope key: the visitor token's subject (or the client address)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One guarded route: its metric name, the wire message it takes, whether it needs a token."""
+
+    name: str
+    message: type | None
+    need_token: bool = True
+
+
+def route_path(scope: Scope) -> str:
+    """The path below where this app is mounted (``tactful demo`` mounts the proxy at /tactful-api)."""
+    path: str = scope.get("path", "")
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root) and path[len(root) : len(root) + 1] in ("", "/"):
+        return path[len(root) :] or "/"
+    return path
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+async def _respond(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-length", str(len(body)).encode()), *headers]})  # fmt: skip
+    await send({"type": "http.response.body", "body": body})
+
+
+def _error_body(reason: str) -> bytes:
+    return json.dumps({"error": reason}).encode()
+
+
+def error_parts(err: ProxyError) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """Status, headers and body of the 4xx for ``err`` (the edge's and the handlers' one rendering)."""
+    headers = [(b"content-type", b"application/json")]
+    if isinstance(err, RateLimited):
+        headers.append((b"retry-after", f"{max(1, round(err.retry_after))}".encode()))
+    return err.status, headers, _error_body(err.reason)
+
+
+class _Layer:
+    """Shared plumbing: the wrapped app and the guarded endpoints."""
+
+    def __init__(self, app: ASGIApp, endpoints: dict[str, Endpoint]):
+        self.app = app
+        self.endpoints = endpoints
+
+    def endpoint(self, scope: Scope) -> Endpoint | None:
+        return self.endpoints.get(route_path(scope)) if scope["type"] == "http" else None
+
+
+class ErrorBoundary(_Layer):
+    def __init__(self, app: ASGIApp, endpoints: dict[str, Endpoint], metrics: Metrics):
+        super().__init__(app, endpoints)
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        endpoint = self.endpoint(scope)
+        if endpoint is None:
+            await self.app(scope, receive, send)
+            return
+        started, status, sent = time.perf_counter(), [500], [False]
+
+        async def watch(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0], sent[0] = message["status"], True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except ProxyError as err:
+            if sent[0]:
+                raise
+            code, headers, body = error_parts(err)
+            await _respond(watch, code, body, [*headers, *scope.get("tactful.cors", [])])
+        except Exception:
+            log.exception("unexpected error on %s", scope.get("path"))
+            if sent[0]:
+                raise
+            await _respond(watch, 500, _error_body("internal error"), [(b"content-type", b"application/json")])
+        finally:
+            self.metrics.inc("tactful_requests_total", endpoint=endpoint.name, status=str(status[0]))
+            self.metrics.inc("tactful_request_seconds_total", time.perf_counter() - started, endpoint=endpoint.name)
+
+
+class OriginGate(_Layer):
+    """Exact-origin CORS. A request without ``Origin`` (same-origin fetch, server to server) passes."""
+
+    def __init__(self, app: ASGIApp, endpoints: dict[str, Endpoint], allowed: Callable[[Scope, str], bool]):
+        super().__init__(app, endpoints)
+        self.allowed = allowed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.endpoint(scope) is None:
+            await self.app(scope, receive, send)
+            return
+        origin = _header(scope, b"origin")
+        if origin is not None and not self.allowed(scope, origin):
+            raise Forbidden(f"origin {origin!r} is not allowed")
+        cors = [(b"access-control-allow-origin", origin.encode()), (b"vary", b"Origin")] if origin else []
+        scope["tactful.cors"] = cors
+        if scope["method"] == "OPTIONS":
+            await _respond(send, 204, b"", [*cors, (b"access-control-allow-methods", b"POST"),
+                                             (b"access-control-allow-headers", b"content-type, authorization"),
+                                             (b"access-control-max-age", b"600")])  # fmt: skip
+            return
+
+        async def with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start" and cors:
+                message = {**message, "headers": [*message.get("headers", []), *cors]}
+            await send(message)
+
+        await self.app(scope, receive, with_cors)
+
+
+def bearer(scope: Scope) -> str | None:
+    value = _header(scope, b"authorization")
+    if value and value[:7].lower() == "bearer ":
+        return value[7:].strip() or None
+    return None
+
+
+class RateLimit(_Layer):
+    """Token buckets per client address and per visitor, before the body is read."""
+
+    def __init__(self, app: ASGIApp, endpoints: dict[str, Endpoint], by_ip: TokenBuckets, by_visitor: TokenBuckets,
+                 tokens: VisitorTokens):  # fmt: skip
+        super().__init__(app, endpoints)
+        self.by_ip = by_ip
+        self.by_visitor = by_visitor
+        self.tokens = tokens
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        endpoint = self.endpoint(scope)
+        if endpoint is None:
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        address = client[0] if client else "unknown"
+        wait = self.by_ip.take(address)
+        if wait:
+            raise RateLimited("too many requests from this address", wait)
+        token = bearer(scope)
+        if endpoint.need_token and token is not None:
+            subject = self.tokens.verify(token)
+            if subject is None:
+                raise Forbidden("the visitor token is forged, malformed or expired (POST /v1/token)")
+            self.limit_visitor(subject)
+            scope[SUBJECT_KEY] = subject
+        await self.app(scope, receive, send)
+
+    def limit_visitor(self, subject: str) -> None:
+        wait = self.by_visitor.take(subject)
+        if wait:
+            raise RateLimited("too many requests from this visitor", wait)
+
+
+class BodyDecoder(_Layer):
+    """Reads at most ``max_body`` bytes, decodes the endpoint's message, settles the visitor."""
+
+    def __init__(self, app: ASGIApp, endpoints: dict[str, Endpoint], max_body: int, limits: RateLimit,
+                 require_token: bool):  # fmt: skip
+        super().__init__(app, endpoints)
+        self.max_body = max_body
+        self.limits = limits
+        self.require_token = require_token
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        endpoint = self.endpoint(scope)
+        if endpoint is None or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        message = None
+        if endpoint.message is not None:
+            body = await self.read(scope, receive)
+            try:
+                message = decode(endpoint.message, body)
+            except WireError as err:
+                raise BadRequest(str(err)) from err
+        scope[MESSAGE_KEY] = message
+        if endpoint.need_token and SUBJECT_KEY not in scope:
+            self.visitor_from_body(scope, getattr(message, "token", None))
+        await self.app(scope, receive, send)
+
+    async def read(self, scope: Scope, receive: Receive) -> bytes:
+        kind = (_header(scope, b"content-type") or "").split(";")[0].strip()
+        if kind != CONTENT_TYPE:
+            raise Unsupported(f"send {CONTENT_TYPE}")
+        declared = _header(scope, b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
+            raise TooLarge(f"bodies are limited to {self.max_body} bytes")
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise BadRequest("the client went away mid-body")
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                raise TooLarge(f"bodies are limited to {self.max_body} bytes")
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        return b"".join(chunks)
+
+    def visitor_from_body(self, scope: Scope, token: str | None) -> None:
+        """A token sent in the body (older browsers' way): checked and limited after decoding."""
+        subject = self.limits.tokens.verify(token) if token else None
+        if subject is None:
+            if self.require_token:
+                raise Forbidden("a valid visitor token is required (POST /v1/token)")
+            client = scope.get("client")
+            subject = client[0] if client else "unknown"
+        self.limits.limit_visitor(subject)
+        scope[SUBJECT_KEY] = subject

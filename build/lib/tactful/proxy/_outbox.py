@@ -1,0 +1,129 @@
+"""Lead delivery: an outbox worked by a background task, so a stored lead is never dropped.
+
+A lead and one outbox row per follow-up target are written in one transaction
+before the visitor gets a reply. The worker delivers each row — a webhook signed
+with HMAC-SHA256 and carrying an ``Idempotency-Key`` (the lead id), or an email
+to the sales inbox over SMTP with the lead id as ``Message-ID`` — and retries
+with exponential backoff. After ``max_attempts`` a row becomes a dead letter,
+counted in /metrics and logged. If the process dies mid-delivery, the row is
+still pending and is delivered after restart: at least once on the wire,
+exactly once by its idempotency key at the receiver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import smtplib
+import time
+from email.message import EmailMessage
+
+import httpx
+
+from ._metrics import Metrics
+from ._store import Delivery, Store
+
+log = logging.getLogger("tactful.proxy")
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """``sha256=<hex>`` over ``timestamp + "." + body`` (what receivers verify)."""
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+class Outbox:
+    def __init__(self, store: Store, metrics: Metrics, config, clock=time.time):
+        self.store = store
+        self.metrics = metrics
+        self.config = config
+        self.clock = clock
+        self.client = httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0))
+        self.wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        await self.client.aclose()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.deliver_due()
+            except Exception:  # the loop must survive anything a target does; the row stays pending
+                log.exception("outbox pass failed")
+            try:
+                await asyncio.wait_for(self.wake.wait(), timeout=1.0)
+            except TimeoutError:
+                pass
+            self.wake.clear()
+
+    async def deliver_due(self) -> int:
+        done = 0
+        for delivery in self.store.due(self.clock()):
+            try:
+                if delivery.target == "webhook":
+                    await self._webhook(delivery)
+                else:
+                    await asyncio.to_thread(self._email, delivery)
+            except (httpx.HTTPError, OSError, smtplib.SMTPException, DeliveryRefused) as exc:
+                attempts = delivery.attempts + 1
+                if attempts >= self.config.max_attempts:
+                    self.store.failed(delivery.id, str(exc), None)
+                    self.metrics.inc("tactful_leads_dead_total", target=delivery.target)
+                    log.error("lead %s to %s is a dead letter after %d attempts: %s",
+                              delivery.lead_id, delivery.target, attempts, exc)  # fmt: skip
+                else:
+                    retry = self.clock() + self.config.backoff * 2 ** (attempts - 1)
+                    self.store.failed(delivery.id, str(exc), retry)
+                    self.metrics.inc("tactful_leads_retries_total", target=delivery.target)
+            else:
+                self.store.delivered(delivery.id)
+                self.metrics.inc("tactful_leads_delivered_total", target=delivery.target)
+                done += 1
+        return done
+
+    async def _webhook(self, delivery: Delivery) -> None:
+        body = json.dumps({"type": "lead", **delivery.lead}, sort_keys=True).encode()
+        timestamp = str(int(self.clock()))
+        headers = {
+            "content-type": "application/json",
+            "idempotency-key": delivery.lead_id,
+            "x-tactful-timestamp": timestamp,
+            "x-tactful-signature": sign(self.config.webhook_secret, timestamp, body),
+        }
+        response = await self.client.post(delivery.address, content=body, headers=headers)
+        if response.status_code >= 300:
+            raise DeliveryRefused(f"webhook answered HTTP {response.status_code}")
+
+    def _email(self, delivery: Delivery) -> None:
+        if not self.config.smtp_host:
+            raise DeliveryRefused("no SMTP server configured (leads.smtp_host)")
+        lead = delivery.lead
+        message = EmailMessage()
+        message["From"] = self.config.smtp_from
+        message["To"] = delivery.address
+        message["Subject"] = f"New lead from {lead['trigger']}: {lead['email']}"
+        message["Message-ID"] = f"<{delivery.lead_id}@tactful>"
+        message["Reply-To"] = lead["email"]
+        message.set_content(
+            f"A visitor asked to hear from you.\n\nEmail: {lead['email']}\nTrigger: {lead['trigger']}\n"
+            f"Page: {lead['page_kind']}\nLead id: {delivery.lead_id}\n"
+        )
+        with smtplib.SMTP(self.config.smtp_host, self.config.smtp_port, timeout=5) as smtp:
+            smtp.send_message(message)
+
+
+class DeliveryRefused(Exception):
+    """The target answered, but not with success."""

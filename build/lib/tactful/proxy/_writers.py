@@ -1,0 +1,213 @@
+"""Who writes the words: the template (embedded default) or a model behind one interface.
+
+``Writer.write(system, user) -> Written``. Model writers use httpx with short
+timeouts, retry 429/5xx with backoff honouring ``retry-after`` (within a small
+ceiling: a visitor is waiting), and a circuit breaker; every failure raises
+``WriterError`` so the caller falls back to the template. The provider key
+stays here, on the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass
+
+import httpx
+
+from ._errors import WriterError
+
+MAX_RETRY_WAIT = 2.0  # seconds: a longer retry-after is not worth a visitor's wait
+
+
+@dataclass(frozen=True)
+class Written:
+    text: str
+    input_tokens: int
+    output_tokens: int
+    model: str
+
+
+class Writer:
+    name = "template"
+    model = ""
+
+    async def write(self, system: str, user: str, max_tokens: int) -> Written:
+        raise WriterError("the template writer does not call a model")
+
+    async def aclose(self) -> None:
+        pass
+
+
+class TemplateWriter(Writer):
+    """The embedded default: no model, the playbook's own text."""
+
+
+class StandInWriter(Writer):
+    """A model that always answers the same words at a fixed token count, priced as ``model``.
+
+    For simulations and benchmarks: the real message path (cache, spend cap, guard)
+    runs around it, without a network.
+    """
+
+    name = "stand-in"
+
+    def __init__(self, text: str = "Happy to help you decide.", input_tokens: int = 320, output_tokens: int = 40,
+                 model: str = "claude-haiku-4-5"):  # fmt: skip
+        self.text = text
+        self.input_tokens = input_tokens
+        self.output_tokens = output_tokens
+        self.model = model
+        self.calls = 0
+
+    async def write(self, system: str, user: str, max_tokens: int) -> Written:
+        self.calls += 1
+        return Written(self.text, self.input_tokens, self.output_tokens, self.model)
+
+
+class Breaker:
+    """Opens after ``threshold`` consecutive failures, for ``cooldown`` seconds."""
+
+    def __init__(self, threshold: int, cooldown: float, clock=time.monotonic):
+        self.threshold = threshold
+        self.cooldown = cooldown
+        self.clock = clock
+        self.failures = 0
+        self.open_until = 0.0
+
+    @property
+    def open(self) -> bool:
+        return self.clock() < self.open_until
+
+    def record(self, ok: bool) -> None:
+        if ok:
+            self.failures = 0
+            return
+        self.failures += 1
+        if self.failures >= self.threshold:
+            self.open_until = self.clock() + self.cooldown
+            self.failures = 0
+
+
+class HttpWriter(Writer):
+    path = ""
+
+    def __init__(self, base_url: str, api_key: str, model: str, timeout: float, retries: int, breaker: Breaker,
+                 transport: httpx.AsyncBaseTransport | None = None):  # fmt: skip
+        self.base_url = base_url
+        self.api_key = api_key
+        self.model = model
+        self.retries = retries
+        self.breaker = breaker
+        self.client = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+            transport=transport,
+        )
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    def headers(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    def body(self, system: str, user: str, max_tokens: int) -> dict:
+        raise NotImplementedError
+
+    def parse(self, data: dict) -> Written:
+        raise NotImplementedError
+
+    async def write(self, system: str, user: str, max_tokens: int) -> Written:
+        if self.breaker.open:
+            raise WriterError("circuit open: the model failed repeatedly")
+        last = "no attempt"
+        for attempt in range(self.retries + 1):
+            wait = 0.0
+            try:
+                response = await self.client.post(
+                    self.base_url + self.path, json=self.body(system, user, max_tokens), headers=self.headers()
+                )
+            except httpx.HTTPError as exc:
+                last = f"{type(exc).__name__}"
+                wait = 0.2 * 2**attempt
+            else:
+                if response.status_code == 200:
+                    try:
+                        written = self.parse(response.json())
+                    except (ValueError, KeyError, IndexError, TypeError) as exc:
+                        self.breaker.record(False)
+                        raise WriterError(f"garbage from the model: {type(exc).__name__}") from exc
+                    self.breaker.record(True)
+                    return written
+                last = f"HTTP {response.status_code}"
+                if response.status_code != 429 and response.status_code < 500:
+                    break  # a 4xx will not get better by asking again
+                wait = _retry_after(response) or 0.2 * 2**attempt
+            if attempt < self.retries:
+                if wait > MAX_RETRY_WAIT:
+                    break
+                await asyncio.sleep(wait * (0.8 + 0.4 * random.random()))
+        self.breaker.record(False)
+        raise WriterError(f"model call failed: {last}")
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _text(value) -> str:
+    if not isinstance(value, str):
+        raise TypeError("text is not a string")
+    return value
+
+
+class AnthropicWriter(HttpWriter):
+    """Anthropic Messages API: POST /v1/messages."""
+
+    name = "anthropic"
+    path = "/v1/messages"
+
+    def headers(self) -> dict[str, str]:
+        return {"x-api-key": self.api_key, "anthropic-version": "2023-06-01"}
+
+    def body(self, system: str, user: str, max_tokens: int) -> dict:
+        return {"model": self.model, "max_tokens": max_tokens, "system": system,
+                "messages": [{"role": "user", "content": user}]}  # fmt: skip
+
+    def parse(self, data: dict) -> Written:
+        text = "".join(_text(block["text"]) for block in data["content"] if block.get("type") == "text")
+        usage = data["usage"]
+        return Written(text, int(usage["input_tokens"]), int(usage["output_tokens"]), data.get("model", self.model))
+
+
+class OpenAIWriter(HttpWriter):
+    """OpenAI-compatible chat completions (OpenAI, Ollama, vLLM, llama.cpp): POST /chat/completions."""
+
+    name = "openai"
+    path = "/chat/completions"
+
+    def headers(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+
+    def body(self, system: str, user: str, max_tokens: int) -> dict:
+        return {"model": self.model, "max_tokens": max_tokens,
+                "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}]}  # fmt: skip
+
+    def parse(self, data: dict) -> Written:
+        text = _text(data["choices"][0]["message"]["content"])
+        usage = data.get("usage") or {}
+        return Written(text, int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0)),
+                       data.get("model", self.model))  # fmt: skip
+
+
+def make_writer(config, transport: httpx.AsyncBaseTransport | None = None) -> Writer:
+    if config.provider == "template":
+        return TemplateWriter()
+    breaker = Breaker(config.breaker_failures, config.breaker_cooldown)
+    cls = AnthropicWriter if config.provider == "anthropic" else OpenAIWriter
+    return cls(config.base_url, config.api_key, config.model, config.timeout, config.max_retries, breaker, transport)
