@@ -7,7 +7,6 @@
 // prints one JSON object: {python, failures, replay, modules}
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 
 const [dist, root] = process.argv.slice(2);
 const manifest = JSON.parse(readFileSync(join(dist, "manifest.json"), "utf8"));
@@ -17,7 +16,7 @@ const { loadPyodide } = await import("file://" + join(runtime, "pyodide.mjs"));
 const options = { indexURL: runtime + "/", env: { MSGPACK_PUREPYTHON: "1" }, lockFileContents: assets.lock,
   stdout: () => {}, stderr: (s) => process.stderr.write(s + "\n") };
 if (assets.wheels) {
-  options.packageBaseUrl = pathToFileURL(resolve(dist, assets.wheels)).href + "/";
+  options.packageBaseUrl = resolve(dist, assets.wheels) + "/"; // a plain path (a file: URL would become a directory)
   options.packages = Object.keys(assets.lock.packages);
 }
 const pyodide = await loadPyodide(options);

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 HUMAN_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
 TREATMENT_ID = "809d4580aaed41565abc38d58f77f840"  # bucket 0.7477 for the demo salt: never in the holdout
 SECOND = 1000  # Playwright clock units
+BOOT_MS = 2500  # the loader boots within 2 s of idle time
 HOLDOUT_ID = "a87ff679a2f3e71d9181a67b7542122c"  # bucket < 0.10 for the demo salt
 
 
@@ -26,18 +27,20 @@ def new_visitor(browser, visitor_id=TREATMENT_ID, **options):
 def wait_ready(page, timeout=90.0):
     """Poll tactful.ready (page.wait_for_function is not usable under a strict CSP).
 
-    When a test froze the page's clock (``freeze``), it is moved on 100 ms per poll while the
-    engine boots (the loader boots in idle time, on timers), and stays frozen.
+    When a test froze the page's clock (``freeze``), it is moved on just enough for the loader to
+    boot (it starts the worker in idle time, within 2 s); the worker's own start takes real time.
     """
     frozen = getattr(page.context, "_tactful_frozen", False)
+    advanced = 0
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         state = page.evaluate("() => window.__tactfulReady || (window.tactful && window.tactful.ready && "
                               "window.tactful.ready.then(s => (window.__tactfulReady = s)) && null)")
         if state:
             return state
-        if frozen:
-            page.context.clock.run_for(100)
+        if frozen and advanced < BOOT_MS:
+            page.context.clock.run_for(250)
+            advanced += 250
         time.sleep(0.2)
     raise AssertionError("tactful.ready did not settle")
 

@@ -24,19 +24,21 @@ def demo(root, built_dist, tmp_path):
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
-    while True:
-        try:
-            if httpx.get(url + "/tactful-api/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert process.poll() is None and time.monotonic() < deadline, (tmp_path / "demo.log").read_text()
-        time.sleep(0.3)
-    yield url, process
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        process.wait(20)
-    log.close()
+    try:
+        while True:
+            try:
+                if httpx.get(url + "/tactful-api/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, (tmp_path / "demo.log").read_text()
+            time.sleep(0.3)
+        yield url, process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            process.wait(20)
+        log.close()
     process.output = (tmp_path / "demo.log").read_text()
 
 
