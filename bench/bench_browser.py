@@ -88,6 +88,8 @@ def visits(browser, site, runs):
         rows.append({"first_bytes": sum(n for _, n, _ in first), "first_requests": len(first),
                      "repeat_bytes": sum(n for _, n, _ in repeat), "repeat_requests": len(repeat),
                      "cold_ms": cold["ms"], "cold_start": cold["start"], "warm_ms": warm["ms"],
+                     "cold_phases": {"booted": cold["booted"], **cold["phases"]},
+                     "warm_phases": {"booted": warm["booted"], **warm["phases"]},
                      "warm_start": warm["start"], "tab_ms": tab["ms"]})  # fmt: skip
         context.close()
     return rows
@@ -229,6 +231,8 @@ def main() -> None:
     line("warm (memory snapshot)", f"{warm:.0f} ms  ({runs[0]['warm_start']})  ratio warm/cold {warm / cold:.2f}",
          "<= 300 ms", warm <= GOALS["warm_ms"])
     print(f"  {'second tab':<44} {tab:.0f} ms")
+    print(f"  phases (ms; booted: after navigation start, the rest: since the worker began), cold: {runs[-1]['cold_phases']}")
+    print(f"  {'':<8}warm: {runs[-1]['warm_phases']}")
     print(f"  {'cold, engine as one zip (default)':<44} {median(zip_cold):.0f} ms  [{', '.join(map(str, zip_cold))}]")
     print(f"  {'cold, two wheels through micropip lock':<44} {median(lock_cold):.0f} ms  [{', '.join(map(str, lock_cold))}]"
           f"  ratio lock/zip {median(lock_cold) / median(zip_cold):.2f}")

@@ -29,6 +29,8 @@ function randomId() {
 export const PAGE = typeof crypto === "object" && crypto.getRandomValues ? randomId() : String(wallAtStart);
 
 const MAX_PENDING = 400; // a page that floods events keeps the newest
+const GATHER_MS = 100; // sensor events travel together: one batch (one lock, one storage read) per 100 ms
+const URGENT = new Set(["page_view", "cart", "convert", "dismiss", "accept", "lead", "client"]); // facts go at once
 
 /**
  * Events wait in `pending` until the current task ends; a sent batch stays `inflight` until the
@@ -41,6 +43,7 @@ export function createBatcher(send) {
   let pending = [];
   const inflight = [];
   let scheduled = false;
+  let gathering = 0;
   let seq = 0;
   let busy = false;
   let again = false;
@@ -51,11 +54,16 @@ export function createBatcher(send) {
       event.n = seq++;
       pending.push(event);
       if (pending.length > MAX_PENDING) pending.splice(0, pending.length - MAX_PENDING);
-      // One batch per task: whatever this task pushes goes together, right after it.
-      if (!scheduled) { scheduled = true; queueMicrotask(batcher.flush); }
+      if (URGENT.has(event.type)) {
+        // A fact goes right after the task that reported it (with whatever else that task pushed).
+        if (!scheduled) { scheduled = true; queueMicrotask(batcher.flush); }
+      } else if (!gathering && !scheduled) {
+        gathering = setTimeout(batcher.flush, GATHER_MS);
+      }
     },
     flush() {
       scheduled = false;
+      if (gathering) { clearTimeout(gathering); gathering = 0; }
       if (busy) { again = true; return; }
       const events = pending;
       pending = [];

@@ -58,7 +58,7 @@ function workerHandlers(ctx) {
     ready(msg) {
       ctx.state = true;
       ctx.settle({ enabled: true, arm: msg.arm, bot: !!msg.bot, start: msg.start, notes: msg.notes || [],
-        ms: Math.round(performance.now()) });
+        ms: Math.round(performance.now()), booted: ctx.booted, phases: msg.phases || {} });
       ctx.batcher.flush();
     },
     decisions(msg) {
@@ -66,10 +66,12 @@ function workerHandlers(ctx) {
         ctx.recent.push(decision);
         if (ctx.recent.length > MAX_EXPLAINED) ctx.recent.shift();
       }
-      saveRecord(ctx.stores.local, msg.state);
-      ctx.written = msg.state;
+      if (msg.state) {
+        saveRecord(ctx.stores.local, msg.state);
+        ctx.written = msg.state;
+      }
       ctx.batcher.answered();
-      writeJournal(ctx.stores.session, ctx.batcher.unsaved());
+      journal(ctx);
       if (msg.outcome) ctx.outcome = msg.outcome;
       if (msg.converted) ctx.widget.close(); // bought in this or another tab: nothing stays open
     },
@@ -89,6 +91,7 @@ function disable(ctx, reason) {
 
 function boot(ctx) {
   const { built, config } = ctx;
+  ctx.booted = Math.round(performance.now()); // when the worker was asked to start (after load and idle)
   if (!built) return ctx.disable("the loader was not built (run tactful build)");
   if (typeof Worker !== "function" || typeof WebAssembly !== "object" || !window.crypto || !window.URL) {
     return ctx.disable("unsupported");
@@ -102,13 +105,21 @@ function boot(ctx) {
     visitor: visitorId(ctx.stores.local),
     stored: loadRecord(ctx.stores.local),
     locale: config.locale,
-    client: clientFacts(),
+    client: ctx.client,
   });
+}
+
+/** Keep unanswered events for the next page; touch sessionStorage only when there is news. */
+function journal(ctx) {
+  const unsaved = ctx.batcher.unsaved();
+  if (!unsaved.length && !ctx.journaled) return;
+  writeJournal(ctx.stores.session, unsaved);
+  ctx.journaled = unsaved.length > 0;
 }
 
 function onHide(ctx) {
   ctx.batcher.flush();
-  writeJournal(ctx.stores.session, ctx.batcher.unsaved());
+  journal(ctx);
   sendOutcome(ctx.config.proxy, ctx.outcome);
 }
 
@@ -125,8 +136,11 @@ function main(script) {
   // Anything that throws while starting disables Tactful and settles `ready`: never a pending promise.
   const failed = (e) => ctx.disable("start failed: " + e);
   const start = safe(() => {
-    ctx.batcher.prepend(readJournal(ctx.stores.session));
-    ctx.push(clientFacts());
+    const saved = readJournal(ctx.stores.session);
+    ctx.journaled = saved.length > 0;
+    ctx.batcher.prepend(saved);
+    ctx.client = clientFacts();
+    ctx.push({ ...ctx.client });
     ctx.push(pageInfo());
     watch(ctx.push, () => onHide(ctx), nowMs());
     setInterval(safe(ctx.batcher.flush), HEARTBEAT_MS); // the heartbeat: time passes even when nothing happens

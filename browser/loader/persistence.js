@@ -6,11 +6,10 @@ import { KEY } from "./config.js";
 function storage(name) {
   try {
     const store = window[name];
-    store.setItem(KEY + "probe", "1");
-    store.removeItem(KEY + "probe");
+    store.getItem(KEY + "id"); // throws where storage is blocked; a read costs the page no write
     return store;
   } catch (e) {
-    return null; // blocked or full: run in memory
+    return null; // blocked: run in memory (a full storage is caught where it is written)
   }
 }
 

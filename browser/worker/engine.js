@@ -60,13 +60,16 @@ function options(assets, base) {
   return { runtime, opts };
 }
 
-async function warm(loadPyodide, opts, key, engine, notes) {
+async function warm(loadPyodide, opts, key, engine, notes, marks) {
   try {
     const snapshot = await readSnapshot(key);
     if (!snapshot) return null;
+    marks.read = performance.now();
     const pyodide = await loadPyodide({ ...opts, _loadSnapshot: snapshot });
+    marks.pyodide = performance.now();
     mountEngine(pyodide, await engine);
     pyodide.runPython("import tactful.core");
+    marks.engine = performance.now();
     return pyodide;
   } catch (e) {
     notes.push("snapshot restore failed, started cold: " + String((e && e.message) || e).slice(0, 200));
@@ -81,20 +84,25 @@ async function warm(loadPyodide, opts, key, engine, notes) {
  *   `snapshot`: a fresh one to keep (cold starts only), `start`: "snapshot" or "cold"
  */
 export async function startEngine(assets, base) {
+  const marks = { begin: performance.now() }; // the start-up's phases, in the worker's own time
   const { runtime, opts } = options(assets, base);
   // The engine zip downloads while Pyodide starts.
   const engine = assets.engine ? fetchChecked(new URL(assets.engine.url, base).href, assets.engine.integrity) : null;
   if (engine) engine.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
   const { loadPyodide } = await import(runtime + "pyodide.mjs");
+  marks.imported = performance.now();
   const notes = [];
-  const restored = await warm(loadPyodide, opts, assets.snapshot, engine, notes);
-  if (restored) return { pyodide: restored, start: "snapshot", notes, snapshot: null };
+  const restored = await warm(loadPyodide, opts, assets.snapshot, engine, notes, marks);
+  if (restored) return { pyodide: restored, start: "snapshot", notes, snapshot: null, marks };
   const pyodide = await loadPyodide({ ...opts, _makeSnapshot: Boolean(self.caches && assets.snapshot) });
+  marks.pyodide = performance.now();
   mountEngine(pyodide, await engine);
   pyodide.runPython("import tactful.core");
+  marks.engine = performance.now();
   let snapshot = null;
   if (self.caches && assets.snapshot) {
     try { snapshot = pyodide.makeMemorySnapshot(); } catch (e) { notes.push("no snapshot: " + e); }
   }
-  return { pyodide, start: "cold", notes, snapshot };
+  marks.snapshot = performance.now();
+  return { pyodide, start: "cold", notes, snapshot, marks };
 }

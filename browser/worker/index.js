@@ -55,7 +55,9 @@ async function start(msg) {
   proxy = createProxy(msg.proxy, call.readToken);
   locale = msg.locale;
   const notes = host.notes_json;
-  post({ type: FROM_WORKER.READY, arm: host.arm, bot: host.bot, start: engine.start,
+  engine.marks.host = performance.now();
+  const phases = Object.fromEntries(Object.entries(engine.marks).map(([k, v]) => [k, Math.round(v - engine.marks.begin)]));
+  post({ type: FROM_WORKER.READY, arm: host.arm, bot: host.bot, start: engine.start, phases,
     notes: [...engine.notes, ...JSON.parse(notes())] });
   notes.destroy();
   if (engine.snapshot) {
@@ -76,9 +78,13 @@ async function words(card) {
 
 function batch(msg) {
   // `stored` is the record as another tab may have left it: the engine merges it before deciding.
-  const cards = JSON.parse(call.feed(JSON.stringify(msg.events || []), msg.now, msg.stored || ""));
-  post({ type: FROM_WORKER.DECISIONS, seq: msg.seq, decisions: cards, state: call.state(), outcome: call.outcome(),
-    converted: call.converted() });
+  const events = msg.events || [];
+  const cards = JSON.parse(call.feed(JSON.stringify(events), msg.now, msg.stored || ""));
+  // A heartbeat that changed nothing but the clock leaves the stored record as it is (and the
+  // page's main thread without a storage write); a merge from another tab or any event stores it.
+  const changed = events.length > 0 || cards.length > 0 || Boolean(msg.stored);
+  post({ type: FROM_WORKER.DECISIONS, seq: msg.seq, decisions: cards, state: changed ? call.state() : null,
+    outcome: changed ? call.outcome() : null, converted: call.converted() });
   for (const card of cards) {
     if (card.action === "intervene") words(card).then((decision) => post({ type: FROM_WORKER.WORDS, decision }));
   }
