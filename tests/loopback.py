@@ -5,13 +5,14 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from dataclasses import replace
 
 import httpx
 import msgpack
 import uvicorn
 
 from tactful.core import CONTENT_TYPE, TokenReply, decode
-from tactful.proxy import create_app
+from tactful.proxy import create_app, server_config
 
 
 def free_port() -> int:
@@ -26,8 +27,8 @@ class RunningProxy:
     def __init__(self, config, **app_options):
         self.app = create_app(config, **app_options)
         self.proxy = self.app.state.proxy
-        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=config.port, log_level="error",
-                                                    lifespan="on"))  # fmt: skip
+        # Served exactly as `tactful serve` serves it: the same timeouts, limits and header handling.
+        self.server = uvicorn.Server(server_config(self.app, replace(config, host="127.0.0.1"), log_level="error"))
         self.url = f"http://127.0.0.1:{config.port}"
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

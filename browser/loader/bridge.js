@@ -60,7 +60,7 @@ export function createBridge(assets, base, handlers, disable) {
       return answered;
     },
     reply(trigger, text, history) { if (worker) worker.postMessage({ type: TO_WORKER.REPLY, trigger, text, history }); },
-    lead(trigger, email) { if (worker) worker.postMessage({ type: TO_WORKER.LEAD, trigger, email }); },
+    lead(trigger, email, consent) { if (worker) worker.postMessage({ type: TO_WORKER.LEAD, trigger, email, consent }); },
     running() { return worker !== null; },
     stop() {
       if (worker) { try { worker.terminate(); } catch (e) { /* already gone */ } worker = null; }

@@ -46,7 +46,7 @@ function assemble(config, prior) {
   ctx.widget = createWidgetBridge(ctx.built ? new URL(ctx.built.widget, config.base).href : "", {
     feedback: (type, trigger) => ctx.push({ type, trigger }),
     reply: (trigger, text, history) => ctx.bridge.reply(trigger, text, history),
-    lead: (trigger, email) => ctx.bridge.lead(trigger, email),
+    lead: (trigger, email, consent) => ctx.bridge.lead(trigger, email, consent),
     cartUrl: config.cartUrl,
   });
   ctx.bridge = createBridge(ctx.built || {}, config.base, workerHandlers(ctx), ctx.disable);

@@ -3,6 +3,7 @@
 // ours cannot leak out; themes come through CSS custom properties:
 //   --tactful-accent, --tactful-bg, --tactful-fg, --tactful-radius, --tactful-font
 // Public hooks: [data-tactful-kind], [data-tactful-trigger], [data-tactful-action="accept"|"dismiss"],
+// [data-tactful-offer] (the offer line, from the playbook),
 // form[data-tactful-form="lead"]; the event `tactful:apply-offer` on document.
 
 const CSS = `
@@ -36,6 +37,7 @@ th, td { text-align: left; padding: 4px 6px; border-bottom: 1px solid rgba(0,0,0
 form { display: flex; gap: 8px; flex-wrap: wrap; }
 input { flex: 1 1 160px; min-width: 0; font: inherit; padding: 8px 10px; border: 1px solid rgba(0,0,0,.3); border-radius: 8px; }
 .small { font-size: 12px; opacity: .75; margin-top: 8px; }
+.offer { font-weight: 600; margin: 4px 0 10px; }
 `;
 
 let root = null;     // the ShadowRoot
@@ -109,9 +111,19 @@ function tiers() {
   return rows.length ? el("table", {}, el("tbody", {}, ...rows)) : null;
 }
 
+// The offer's facts come from the playbook, never from model words: the model writes prose
+// around "the offer below", and this line states it.
+function offerLine(offer) {
+  const value = offer.percent ? `${offer.percent}% off` : offer.amount ? `${offer.amount} off` : "";
+  const parts = [offer.description || value, offer.code ? `code ${offer.code}` : ""].filter(Boolean);
+  return parts.join(" · ");
+}
+
 function applyOffer(decision) {
   const offer = decision.offer_detail || {};
-  return el("div", { class: "actions" },
+  const line = offerLine(offer);
+  return [line ? el("p", { class: "offer", "data-tactful-offer": offer.id || "", text: line }) : null,
+    el("div", { class: "actions" },
     el("button", {
       class: "primary", type: "button", "data-tactful-action": "accept",
       text: offer.code ? `Apply ${offer.code}` : "Apply",
@@ -122,7 +134,7 @@ function applyOffer(decision) {
         }));
         close();
       },
-    }));
+    }))].filter(Boolean);
 }
 
 function compareTiers() {
@@ -157,6 +169,7 @@ function viewCart() {
 
 function leadForm(decision) {
   const input = el("input", { type: "email", name: "email", required: "", autocomplete: "email", "aria-label": "Email address", placeholder: "you@example.com" });
+  const consent = el("input", { type: "checkbox", name: "consent", required: "", id: "tactful-consent" });
   const status = el("p", { class: "small", "aria-live": "polite" });
   const form = el("form", {
     "data-tactful-form": "lead",
@@ -164,11 +177,13 @@ function leadForm(decision) {
       e.preventDefault();
       const email = input.value.trim();
       if (!email || !input.checkValidity()) { status.textContent = "Please enter a valid email address."; return; }
+      if (!consent.checked) { status.textContent = "Please tick the box so we may email you."; return; }
       accept();
       status.textContent = "Sending…";
-      current.actions.lead(decision.trigger, email);
+      current.actions.lead(decision.trigger, email, true);
     },
-  }, input, el("button", { class: "primary", type: "submit", "data-tactful-action": "accept", text: "Send it to me" }));
+  }, input, el("button", { class: "primary", type: "submit", "data-tactful-action": "accept", text: "Send it to me" }),
+  el("label", { class: "small consent", for: "tactful-consent" }, consent, " Email me what I asked for"));
   return [form, status, el("p", { class: "small", text: "We only use your email to send what you asked for." })];
 }
 

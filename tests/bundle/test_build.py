@@ -88,6 +88,21 @@ def test_nothing_points_at_a_third_party(built_dist):
         ), path.name
 
 
+def test_follow_up_targets_never_ship_to_the_browser(built_dist, demo_source, tmp_path):
+    # The demo's sales inbox stays on the server; the browser learns only that a lead has somewhere to go.
+    for path in built_dist.rglob("*"):
+        if path.is_file() and not path.name.endswith((".br", ".gz", ".wasm")):
+            assert b"sales@demo-shop.test" not in path.read_bytes(), path.name
+    source = {**demo_source, "followup": {"email": "sales@shop.example", "webhook": "https://crm.example/hook"}}
+    source["triggers"] = [{**t, "followup": {"webhook": "https://crm.example/t"}} if t["kind"] == "lead" else t
+                          for t in source["triggers"]]  # fmt: skip
+    file = tmp_path / "playbook.json"
+    file.write_text(json.dumps(source))
+    public = compile_playbook(file)
+    assert b"crm.example" not in public and b"sales@" not in public
+    assert b'"held_by_server":true' in public
+
+
 def test_engine_wheel_is_deterministic_and_core_only():
     name, first = engine_wheel()
     _, second = engine_wheel()

@@ -159,3 +159,12 @@ def test_check_cli_names_fields_and_exits_2(tmp_path, demo_source, capsys):
 def test_check_cli_missing_file(tmp_path, capsys):
     assert main(["check", str(tmp_path / "nope.toml")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_the_public_copy_keeps_that_a_lead_has_a_follow_up_but_not_where(demo_playbook, demo_source):
+    public = Playbook.from_dict(json.loads(demo_playbook.public_json()))
+    lead = next(t for t in public.triggers if t.kind == "lead")
+    assert lead.followup.configured and not lead.followup.email and not lead.followup.webhook
+    with pytest.raises(PlaybookError) as err:
+        Playbook.from_dict({**demo_source, "followup": {"email": "a@b.example", "held_by_server": True}})
+    assert "followup.held_by_server" in str(err.value.problems)

@@ -62,6 +62,10 @@ def test_newcomer_sees_the_offer_applies_it_buys_and_is_left_alone(human_browser
     poll(page, SHOWN)
     card = widget(page)
     assert card["kind"] == "discount" and "SAVE10" in card["text"]
+    offer = page.evaluate("document.getElementById('tactful-root').shadowRoot.querySelector('[data-tactful-offer]').textContent")
+    assert offer == "10% off everything in the cart · code SAVE10"  # the playbook's facts, not model words
+    # The words came from the proxy on the shop's own origin (its origin is configured, not guessed).
+    assert 'tactful_messages_total{source="template"} 1' in httpx.get(url + "/tactful-api/metrics").text
     page.evaluate("document.getElementById('tactful-root').shadowRoot.querySelector('[data-tactful-action=accept]').click()")
     assert poll(page, "() => !document.getElementById('cart-discount').hidden")
     assert "SAVE10" in page.text_content("#cart-discount")

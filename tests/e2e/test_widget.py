@@ -122,13 +122,15 @@ def test_lead_form_submits_to_the_proxy(human_browser, api_site):
     settle(page, context.clock)
     poll(page, SHOWN)
     assert widget(page)["kind"] == "lead"
-    page.evaluate(
-        "() => { const f = document.getElementById('tactful-root').shadowRoot.querySelector('form[data-tactful-form=lead]');"
-        " f.querySelector('input').value = 'ada@example.com'; f.requestSubmit(); }"
-    )
+    form = "document.getElementById('tactful-root').shadowRoot.querySelector('form[data-tactful-form=lead]')"
+    page.evaluate(f"() => {{ const f = {form}; f.querySelector('input[type=email]').value = 'ada@example.com';"
+                  " f.querySelector('button[type=submit]').click(); }")  # fmt: skip
+    # Consent is a box the visitor ticks: without it the browser's own validation stops the form.
+    assert not [m for p, m in api_site.fake.received if p == "/v1/lead"]
+    page.evaluate(f"() => {{ const f = {form}; f.querySelector('input[name=consent]').checked = true; f.requestSubmit(); }}")
     assert poll(page, "() => document.getElementById('tactful-root').shadowRoot.innerHTML.includes('on its way')")
     (lead,) = [m for p, m in api_site.fake.received if p == "/v1/lead"]
-    assert lead.email == "ada@example.com" and lead.trigger == "longform_lead"
+    assert lead.email == "ada@example.com" and lead.trigger == "longform_lead" and lead.consent is True
     context.close()
 
 

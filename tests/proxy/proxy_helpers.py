@@ -14,8 +14,9 @@ class FakeModel:
     def __init__(self, flavour: str):
         self.flavour = flavour
         self.mode = "ok"
-        self.text = "Still deciding? Code SAVE10 takes 10% off your cart."
+        self.text = "Still deciding? The offer below takes a little off your cart."
         self.usage = (120, 30)
+        self.raw: str | None = None  # when set, the exact body of every 200 answer
         self.calls = 0
         self.bodies: list[dict] = []
         self.headers: list[dict] = []
@@ -42,6 +43,8 @@ class FakeModel:
                     return self._send(500, b"upstream exploded")
                 if mode == "garbage":
                     return self._send(200, b"<html>not json at all")
+                if fake.raw is not None:
+                    return self._send(200, fake.raw.encode())
                 data = fake.anthropic() if fake.flavour == "anthropic" else fake.openai()
                 self._send(200, json.dumps(data).encode())
 

@@ -30,7 +30,8 @@ from tactful.core import (
 )
 from tactful.proxy import sign_webhook
 
-LEAD = {"v": 1, "email": "ada@example.com", "trigger": "longform_lead", "page_kind": "article", "session": "v1:100"}
+LEAD = {"v": 1, "email": "ada@example.com", "trigger": "longform_lead", "page_kind": "article", "session": "v1:100",
+        "consent": True}
 
 
 class Receiver:
@@ -135,12 +136,12 @@ def test_lead_goes_to_webhook_and_sales_inbox(make_proxy, demo_source, receiver,
 def test_failed_deliveries_retry_then_dead_letter(make_proxy, demo_source, receiver):
     receiver.fail_first = 2
     source = merge(demo_source, {"followup": {"webhook": receiver.url, "email": ""}})
-    proxy = make_proxy(playbook=Playbook.from_dict(source), backoff=0.1, max_attempts=3)
+    proxy = make_proxy(playbook=Playbook.from_dict(source), backoff=0.1, max_backoff=0.1)
     proxy.post("/v1/lead", LEAD, proxy.token())
     wait_for(lambda: proxy.proxy.metrics.value("tactful_leads_delivered_total", target="webhook") == 1)
     assert len(receiver.requests) == 3 and len(receiver.unique) == 1
     # No SMTP server at all: the email row retries, then becomes a visible dead letter.
-    dead = make_proxy(playbook=Playbook.from_dict(merge(demo_source, {})), backoff=0.1, max_attempts=2,
+    dead = make_proxy(playbook=Playbook.from_dict(merge(demo_source, {})), backoff=0.1, retry_for=0.25,
                       smtp_host="127.0.0.1", smtp_port=free_port())  # fmt: skip
     dead.post("/v1/lead", LEAD, dead.token())
     wait_for(lambda: dead.proxy.metrics.value("tactful_leads_dead_total", target="email") == 1)

@@ -57,7 +57,11 @@ TO_WORKER: tuple[BridgeMessage, ...] = (
         (("trigger", "string"), ("text", "string"), ("history", "Array<Array<string>>")),
         "the visitor asked a question in the chat card",
     ),
-    BridgeMessage("lead", (("trigger", "string"), ("email", "string")), "the visitor left an email in a lead card"),
+    BridgeMessage(
+        "lead",
+        (("trigger", "string"), ("email", "string"), ("consent", "boolean")),
+        "the visitor left an email in a lead card (and ticked the consent box)",
+    ),
 )
 
 FROM_WORKER: tuple[BridgeMessage, ...] = (
