@@ -15,6 +15,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -183,7 +184,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from tactful.proxy import ConfigError
 
     try:
-        config = _proxy_config(args, port=args.port or 8000, allowed_origins=(), playbook=resources.demo_playbook())
+        config = _proxy_config(args, port=args.port or 8000, playbook=resources.demo_playbook())
+        # The shop and its proxy share one origin; the proxy learns it from here, never from a Host header.
+        config = replace(config, public_origin=f"http://{config.host}:{config.port}",
+                         allowed_origins=(*config.allowed_origins, f"http://localhost:{config.port}"))  # fmt: skip
     except ConfigError as err:
         print(f"bad configuration: {err}", file=sys.stderr)
         return EXIT_INVALID

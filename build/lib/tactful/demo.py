@@ -19,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 from tactful import resources
 from tactful.bundle import BundleApp, ensure_built
 from tactful.lift import Summary, build_report, render_html
-from tactful.proxy import Store, create_app
+from tactful.proxy import Store, create_app, serve
 
 
 def report_from_store(store: Store, holdout_fraction: float, include: str = "auto") -> Summary:
@@ -70,10 +70,8 @@ def create_demo_app(config, dist: Path, site: Path | None = None) -> Starlette:
 
 
 def run_demo(config, out: Path) -> None:
-    import uvicorn
-
     dist = ensure_built(out, resources.demo_playbook())
     app = create_demo_app(config, dist)
     print(f"Tactful demo shop: http://{config.host}:{config.port}/  (writer: {config.provider}; "
           f"lift report: /report; Ctrl-C stops)", flush=True)  # fmt: skip
-    uvicorn.run(app, host=config.host, port=config.port, log_level="warning")
+    serve(config, app)

@@ -165,10 +165,11 @@ def engine_archive(msgpack_wheel: Path) -> bytes:
 
 
 def compile_playbook(path: Path) -> bytes:
-    """Validate a playbook file and return its canonical JSON; a bad one fails the build."""
+    """Validate a playbook file and return the canonical JSON the browser gets (no server-only fields);
+    a bad one fails the build."""
     try:
         playbook = read_playbook(path)
     except PlaybookError as err:
         details = "; ".join(f"{f or '(top level)'}: {m}" for f, m in err.problems)
         raise BuildError(f"{path}: invalid playbook — {details}") from err
-    return playbook.to_json().encode()
+    return playbook.public_json().encode()

@@ -12,7 +12,6 @@
 // an uncompressed zip: brotli compresses the whole archive far better than zip's per-file deflate.
 // Prints a JSON summary: {modules, bytes}.
 import { readFileSync, writeFileSync } from "node:fs";
-import { pathToFileURL } from "node:url";
 
 const config = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const { loadPyodide } = await import(new URL("pyodide.mjs", "file://" + config.runtime + "/").href);
@@ -20,7 +19,7 @@ const options = { indexURL: config.runtime + "/", env: { MSGPACK_PUREPYTHON: "1"
   stderr: (s) => process.stderr.write(s + "\n") };
 if (config.lock) {
   options.lockFileContents = config.lock;
-  options.packageBaseUrl = pathToFileURL(config.wheelsDir).href + "/";
+  options.packageBaseUrl = config.wheelsDir + "/"; // a plain path: Pyodide under Node also caches packages there
   options.packages = Object.keys(config.lock.packages);
 }
 const pyodide = await loadPyodide(options);

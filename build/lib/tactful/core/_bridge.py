@@ -57,23 +57,28 @@ TO_WORKER: tuple[BridgeMessage, ...] = (
         (("trigger", "string"), ("text", "string"), ("history", "Array<Array<string>>")),
         "the visitor asked a question in the chat card",
     ),
-    BridgeMessage("lead", (("trigger", "string"), ("email", "string")), "the visitor left an email in a lead card"),
+    BridgeMessage(
+        "lead",
+        (("trigger", "string"), ("email", "string"), ("consent", "boolean")),
+        "the visitor left an email in a lead card (and ticked the consent box)",
+    ),
 )
 
 FROM_WORKER: tuple[BridgeMessage, ...] = (
     BridgeMessage(
         "ready",
-        (("arm", "string"), ("bot", "boolean"), ("start", "string"), ("notes", "string[]")),
+        (("arm", "string"), ("bot", "boolean"), ("start", "string"), ("phases", "Object"), ("notes", "string[]")),
         "the engine is running; the visitor's arm, whether the browser looks automated, and how it started "
-        "(`snapshot`: restored from this browser's memory snapshot; `cold`)",
+        "(`snapshot`: restored from this browser's memory snapshot; `cold`) and how long each phase took (ms)",
     ),
     BridgeMessage("disabled", (("reason", "string"),), "the engine cannot run here; the page stays as it was"),
     BridgeMessage(
         "decisions",
-        (("seq", "number"), ("decisions", "Card[]"), ("state", "string"), ("outcome", "?string"),
+        (("seq", "number"), ("decisions", "Card[]"), ("state", "?string"), ("outcome", "?string"),
          ("converted", "boolean")),
-        "the decisions of batch `seq`, the merged visitor record to store, the visit's outcome beacon "
-        "(base64), and whether the visitor has converted (in any tab)",
+        "the decisions of batch `seq`, the merged visitor record to store and the visit's outcome beacon "
+        "(base64; null after a heartbeat that changed nothing but the clock), and whether the visitor has "
+        "converted (in any tab)",
     ),
     BridgeMessage("words", (("decision", "Card"),), "an intervention with its words: show it"),
     BridgeMessage(

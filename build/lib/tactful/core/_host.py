@@ -162,12 +162,15 @@ class Host:
         reply = decode(ReplyReply, _unb64(body_b64))
         return json.dumps({"text": reply.text, "source": reply.source, "route": reply.route, "link": reply.link})
 
-    def lead_request_b64(self, trigger_id: str, email: str, locale: str | None = None, token: str | None = None) -> str:
-        """The body of POST /v1/lead; raises WireError for an address that is not one."""
+    def lead_request_b64(self, trigger_id: str, email: str, locale: str | None = None, token: str | None = None,
+                         consent: bool = False) -> str:  # fmt: skip
+        """The body of POST /v1/lead; raises WireError for an address that is not one. ``consent``: the
+        visitor ticked the box (the proxy refuses a lead without it)."""
         page = self.engine.page
         beacon = self.engine.outcome()
         request = LeadRequest(
             email=email.strip(),
+            consent=consent is True,
             trigger=trigger_id,
             page_kind=page.kind if page else "other",
             session=beacon.session if beacon else None,

@@ -81,12 +81,15 @@ class Offer:
 
 @dataclass(frozen=True, slots=True)
 class FollowUp:
+    """Where a lead goes. Server-only: the browser's copy says only ``held_by_server``."""
+
     webhook: str = ""
     email: str = ""
+    held_by_server: bool = False
 
     @property
     def configured(self) -> bool:
-        return bool(self.webhook or self.email)
+        return bool(self.webhook or self.email or self.held_by_server)
 
 
 @dataclass(slots=True)
@@ -162,8 +165,21 @@ class Playbook:
         return not any(rx.match(path) for rx in self._scope_res)
 
     def to_json(self) -> str:
-        """The validated source as JSON (what the browser bundle ships)."""
+        """The validated source as JSON, every field (the server's copy)."""
         return json.dumps(self.source, sort_keys=True, separators=(",", ":"))
+
+    def public_json(self) -> str:
+        """The JSON the browser bundle ships: the source without server-only fields.
+
+        Follow-up targets (a sales inbox, a webhook URL) are the proxy's business: the public
+        copy keeps only the fact that a trigger has one, so the browser's validation still
+        refuses a dead handoff.
+        """
+        source = json.loads(self.to_json())
+        for holder in (source, *source.get("triggers", ())):
+            if isinstance(holder, dict) and "followup" in holder:
+                holder["followup"] = {"held_by_server": True}
+        return json.dumps(source, sort_keys=True, separators=(",", ":"))
 
 
 def url_path(url: str) -> str:
@@ -331,8 +347,12 @@ class _Validator:
         if not isinstance(raw, dict):
             self.fail(path, "must be a table with `webhook` and/or `email`")
             return FollowUp()
-        for extra in sorted(set(raw) - {"webhook", "email"}):
+        for extra in sorted(set(raw) - {"webhook", "email", "held_by_server"}):
             self.fail(f"{path}.{extra}", "unknown field")
+        if raw.get("held_by_server") is True and set(raw) == {"held_by_server"}:
+            return FollowUp(held_by_server=True)  # the browser's copy (see Playbook.public_json)
+        if "held_by_server" in raw:
+            self.fail(f"{path}.held_by_server", "is written by the bundle builder only; set webhook and/or email")
         webhook = self.text(raw, path, "webhook", "", 2000)
         email = self.text(raw, path, "email", "", 320)
         if webhook and not re.match(r"^https?://[^\s/]+", webhook):

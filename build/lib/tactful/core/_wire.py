@@ -32,6 +32,7 @@ MAX_BODY = 16 * 1024  # bytes; the proxy refuses larger bodies before decoding
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$")
 _EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[^@\s<>\"']{1,185}\.[A-Za-z]{2,24}$")
 _ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,96}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")  # and lone surrogates
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,8 @@ def _check(name: str, spec: Spec, value: Any) -> Any:
     if kind in ("text", "id"):
         if not isinstance(value, str) or not value or len(value) > spec.limit:
             raise WireError(f"must be a non-empty string of at most {spec.limit} characters", name)
+        if _CONTROL.search(value):
+            raise WireError("holds control characters", name)
         pattern = spec.pattern or (_ID if kind == "id" else None)
         if pattern is not None and not pattern.match(value):
             raise WireError("has an invalid format", name)
@@ -85,6 +88,7 @@ def _check(name: str, spec: Spec, value: Any) -> Any:
             or turn[0] not in ("visitor", "agent")
             or not isinstance(turn[1], str)
             or len(turn[1]) > 1000
+            or _CONTROL.search(turn[1])
         ):
             raise WireError("each turn is [\"visitor\"|\"agent\", text of at most 1000 characters]", f"{name}[{i}]")
         turns.append((turn[0], turn[1]))
@@ -200,7 +204,11 @@ class MessageReply(WireMessage):
 
 @dataclass(frozen=True, slots=True)
 class ReplyRequest(WireMessage):
-    """POST /v1/reply: the visitor typed in the chat panel."""
+    """POST /v1/reply: the visitor typed in the chat panel.
+
+    ``turn`` and ``history`` are the browser's account of the chat; the proxy keeps its own,
+    bound to the visitor token, and reads neither (they stay on the wire for old loaders).
+    """
 
     trigger: str
     text: str
@@ -245,7 +253,7 @@ class LeadRequest(WireMessage):
     email: str
     trigger: str
     page_kind: str
-    consent: bool = True
+    consent: bool = False  # the proxy stores a lead only with consent explicitly true
     session: str | None = None
     locale: str | None = None
     token: str | None = None

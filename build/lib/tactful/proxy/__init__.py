@@ -11,7 +11,7 @@ The message path alone (cache, spend cap, model, guard, template) is ``create_wo
 ``price_requests`` answers a list of message requests through it with a stand-in model.
 """
 
-from ._app import Proxy, create_app, serve
+from ._app import Proxy, create_app
 from ._config import ConfigError, ProxyConfig, load_config
 from ._errors import (
     BadRequest,
@@ -22,14 +22,21 @@ from ._errors import (
     Unsupported,
     WriterError,
 )
+from ._guard import DEFAULT_CLAIMS
+from ._guard import Policy as OutputPolicy
 from ._guard import check as check_output
+from ._http import serve, server_config
 from ._metrics import Metrics
 from ._outbox import sign as sign_webhook
 from ._store import Store, spend_day
+from ._words import SYSTEM as SYSTEM_PROMPT
 from ._words import Words, create_words, price_requests
 from ._writers import AnthropicWriter, OpenAIWriter, StandInWriter, TemplateWriter, Writer, Written
 
 __all__ = [
+    "DEFAULT_CLAIMS",
+    "OutputPolicy",
+    "SYSTEM_PROMPT",
     "AnthropicWriter",
     "BadRequest",
     "ConfigError",
@@ -55,6 +62,7 @@ __all__ = [
     "load_config",
     "price_requests",
     "serve",
+    "server_config",
     "sign_webhook",
     "spend_day",
 ]

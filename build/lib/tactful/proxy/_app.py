@@ -12,11 +12,13 @@
 from __future__ import annotations
 
 import contextlib
+import hmac
 import logging
 import time
 from dataclasses import replace
 
 import httpx
+from email_validator import EmailNotValidError, validate_email
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -36,8 +38,8 @@ from tactful.core import (
 from tactful.playbook_file import read_playbook
 
 from ._config import ConfigError, ProxyConfig, secret_file
-from ._edge import MESSAGE_KEY, BodyDecoder, Endpoint, ErrorBoundary, OriginGate, RateLimit, error_parts
-from ._errors import BadRequest, ProxyError
+from ._edge import MESSAGE_KEY, SUBJECT_KEY, BodyDecoder, Endpoint, ErrorBoundary, OriginGate, RateLimit, error_parts
+from ._errors import BadRequest, ProxyError, RateLimited
 from ._metrics import Metrics
 from ._outbox import Outbox
 from ._protect import MessageCache, TokenBuckets, VisitorTokens
@@ -52,6 +54,10 @@ class Proxy:
     """Everything one proxy process holds; the routes are its methods."""
 
     def __init__(self, config: ProxyConfig, playbook: Playbook, writer: Writer, clock=time.time):
+        held = [t.id for t in playbook.triggers if t.followup.held_by_server]
+        if held:
+            raise ConfigError(f"triggers {', '.join(held)}: this is the browser's copy of the playbook (its follow-up "
+                              "targets are left out); give the proxy the playbook source")  # fmt: skip
         self.config = config
         self.playbook = playbook
         self.clock = clock
@@ -63,6 +69,7 @@ class Proxy:
             self.config = config = replace(config, webhook_secret=secret_file(config.data_dir, "webhook"))
         self.by_ip = TokenBuckets(config.ip_per_minute)
         self.by_visitor = TokenBuckets(config.visitor_per_minute)
+        self.minting = TokenBuckets(config.tokens_per_minute)  # visitor tokens per client address
         self.words = Words(playbook, writer, self.store, MessageCache(config.cache_ttl, config.cache_entries),
                            self.metrics, config, clock)  # fmt: skip
         self.writer = writer
@@ -70,50 +77,68 @@ class Proxy:
         self.metrics.gauge("tactful_outbox_rows", lambda: {(("state", k),): v for k, v in self.store.outbox_counts().items()})
         self.metrics.gauge("tactful_spend_usd_today", lambda: {(): self.store.spend(spend_day(self.clock()))["spent"]})
 
-    def origin_allowed(self, scope, origin: str) -> bool:
-        host = next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"host"), "")
-        own = f"{scope.get('scheme', 'http')}://{host}"
-        return origin == own or origin in self.config.allowed_origins
+    def origin_allowed(self, _scope, origin: str) -> bool:
+        # The proxy's own origin comes from configuration: a Host header is the client's to choose
+        # (DNS rebinding), so it never widens the allow-list.
+        return origin in self.config.allowed_origins or (bool(self.config.public_origin) and origin == self.config.public_origin)
 
     def edge(self, app):
         """The HTTP edge around the router, outermost first (see ``_edge``)."""
-        limits = RateLimit(app, ENDPOINTS, self.by_ip, self.by_visitor, self.tokens)
-        decoder = BodyDecoder(app, ENDPOINTS, self.config.max_body, limits, self.config.require_token)
+        limits = RateLimit(app, ENDPOINTS, self.by_ip, self.by_visitor, self.tokens, self.config.trusted_proxies,
+                           self.minting)  # fmt: skip
+        decoder = BodyDecoder(app, ENDPOINTS, self.config.max_body, limits, self.config.require_token,
+                              self.config.body_timeout)  # fmt: skip
         limits.app = decoder
         return ErrorBoundary(OriginGate(limits, ENDPOINTS, self.origin_allowed), ENDPOINTS, self.metrics)
 
     # -- handlers: each sees one decoded, validated wire message ------------------
 
-    async def token(self, _message: None) -> Response:
+    async def token(self, _message: None, _subject: str) -> Response:
         token = self.tokens.issue()
         return msgpack_response(TokenReply(token=token, expires=int(self.clock() + self.config.token_ttl)))
 
-    async def message(self, message: MessageRequest) -> Response:
+    async def message(self, message: MessageRequest, _subject: str) -> Response:
         return msgpack_response(await self.words.message(message))
 
-    async def reply(self, message: ReplyRequest) -> Response:
-        return msgpack_response(await self.words.reply(message))
+    async def reply(self, message: ReplyRequest, subject: str) -> Response:
+        return msgpack_response(await self.words.reply(message, subject))
 
-    async def lead(self, message: LeadRequest) -> Response:
+    async def lead(self, message: LeadRequest, subject: str) -> Response:
         trig = self.playbook.trigger(message.trigger)
         if trig is None or trig.kind != "lead":
             raise BadRequest(f"{message.trigger!r} is not a lead trigger")
-        if not message.consent:
-            raise BadRequest("the visitor did not consent to be contacted")
+        if message.consent is not True:
+            raise BadRequest("consent to be contacted must be given explicitly (consent: true)")
+        email = checked_email(message.email)
+        known = self.store.lead_id(email, trig.id)
+        if known is not None:
+            return msgpack_response(LeadReply(id=known, status="stored"))
+        self.limit_leads(subject)
         targets = []
         if trig.followup.webhook:
             targets.append(("webhook", trig.followup.webhook))
         if trig.followup.email:
             targets.append(("email", trig.followup.email))
-        lead = {"email": message.email, "trigger": trig.id, "page_kind": message.page_kind,
-                "session": message.session, "locale": message.locale}  # fmt: skip
+        lead = {"email": email, "trigger": trig.id, "page_kind": message.page_kind,
+                "session": subject, "locale": message.locale}  # fmt: skip
         lead_id, created = self.store.add_lead(lead, targets, self.clock())
         if created:
             self.metrics.inc("tactful_leads_total", trigger=trig.id)
             self.outbox.wake.set()
         return msgpack_response(LeadReply(id=lead_id, status="stored"))
 
-    async def outcome(self, beacon: OutcomeBeacon) -> Response:
+    def limit_leads(self, subject: str) -> None:
+        """A visitor leaves a few leads a day; all visitors together a bounded number (a flood is an alert)."""
+        day_ago = self.clock() - 86400
+        if self.store.leads_since(day_ago, subject) >= self.config.leads_per_visitor:
+            self.metrics.inc("tactful_leads_refused_total", reason="visitor")
+            raise RateLimited("this visitor already left the day's leads", 3600)
+        if self.store.leads_since(day_ago) >= self.config.leads_per_day:
+            self.metrics.inc("tactful_leads_refused_total", reason="daily")
+            log.error("ALERT lead flood: %d leads in the last day, the daily limit; refusing more", self.config.leads_per_day)
+            raise RateLimited("the day's leads are full", 3600)
+
+    async def outcome(self, beacon: OutcomeBeacon, _subject: str) -> Response:
         self.store.upsert_outcome(beacon, self.clock())
         self.metrics.inc("tactful_outcomes_total", arm=beacon.arm)
         return Response(status_code=204)
@@ -121,7 +146,11 @@ class Proxy:
     async def healthz(self, _request: Request) -> Response:
         return JSONResponse({"status": "ok", "writer": self.writer.name})
 
-    async def prometheus(self, _request: Request) -> Response:
+    async def prometheus(self, request: Request) -> Response:
+        wanted = self.config.metrics_token
+        given = request.headers.get("authorization", "")
+        if wanted and not hmac.compare_digest(given.encode(), f"Bearer {wanted}".encode()):
+            return JSONResponse({"error": "metrics need the bearer token (TACTFUL_METRICS_TOKEN)"}, status_code=401)
         return PlainTextResponse(self.metrics.render(), media_type="text/plain; version=0.0.4")
 
     def routes(self) -> list[Route]:
@@ -130,7 +159,7 @@ class Proxy:
 
         def thin(handler):
             async def route(request: Request) -> Response:
-                return await handler(request.scope.get(MESSAGE_KEY))
+                return await handler(request.scope.get(MESSAGE_KEY), request.scope.get(SUBJECT_KEY, ""))
 
             return route
 
@@ -147,6 +176,17 @@ ENDPOINTS = {
 }
 
 
+def checked_email(address: str) -> str:
+    """The address, normalised by a well-kept validator; a 400 for anything else (an RFC 2047 encoded
+    word, quoted local parts, control characters, a domain that is not one)."""
+    if "=?" in address or any(ord(c) < 32 or ord(c) == 127 for c in address):
+        raise BadRequest("email: not a plain e-mail address")
+    try:
+        return validate_email(address, check_deliverability=False, allow_quoted_local=False).normalized
+    except EmailNotValidError as err:
+        raise BadRequest(f"email: {err}") from err
+
+
 def msgpack_response(message) -> Response:
     return Response(encode(message), media_type=CONTENT_TYPE)
 
@@ -156,13 +196,15 @@ def create_app(
     playbook: Playbook | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     extra_routes: list | None = None,
+    clock=time.time,
 ) -> ProxyApp:
-    """The proxy as an ASGI app. ``extra_routes`` lets ``tactful demo`` mount the shop beside it."""
+    """The proxy as an ASGI app. ``extra_routes`` lets ``tactful demo`` mount the shop beside it;
+    ``clock`` (seconds, like ``time.time``) is what tokens, spend days, retries and retention read."""
     if playbook is None:
         if config.playbook is None:
             raise ConfigError("no playbook: set server.playbook in tactful.toml, TACTFUL_PLAYBOOK, or --playbook")
         playbook = read_playbook(config.playbook)
-    proxy = Proxy(config, playbook, make_writer(config, transport))
+    proxy = Proxy(config, playbook, make_writer(config, transport), clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -201,11 +243,4 @@ class ProxyApp:
 
     async def __call__(self, scope, receive, send) -> None:
         await self._app(scope, receive, send)
-
-
-def serve(config: ProxyConfig, app=None) -> None:
-    import uvicorn
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    uvicorn.run(app or create_app(config), host=config.host, port=config.port, log_level="warning")
 

@@ -34,9 +34,17 @@ class ProxyConfig:
     port: int = 8787
     data_dir: Path = Path(".tactful")
     playbook: Path | None = None  # required to serve: there is no default site
+    public_origin: str = ""  # this proxy's own origin for CORS, from configuration (never the Host header)
     allowed_origins: tuple[str, ...] = ()
+    trusted_proxies: tuple[str, ...] = ()  # peers whose X-Forwarded-For is believed (default: nobody's)
     require_token: bool = True
     token_ttl: float = 3600.0
+    metrics_token: str = field(default="", repr=False)  # when set, GET /metrics needs it as a bearer token
+    # connections: a slow client cannot hold the server
+    header_timeout: float = 10.0  # seconds to send a request's headers
+    body_timeout: float = 10.0  # seconds to send its body
+    idle_timeout: float = 5.0  # seconds a kept-alive connection may idle
+    max_connections: int = 2000
     # model
     provider: str = ""  # "" = choose from the environment; "template" | "anthropic" | "openai"
     model: str = "claude-haiku-4-5"
@@ -46,6 +54,9 @@ class ProxyConfig:
     max_output_tokens: int = 160
     breaker_failures: int = 5
     breaker_cooldown: float = 30.0
+    max_in_flight: int = 16  # model calls at once; more wait a second, then take the template
+    model_per_minute: float = 600.0  # model calls a minute, all visitors together
+    claims: tuple[str, ...] = ()  # more policy claims model words may not make (regular expressions)
     # cost
     daily_usd: float = 5.0
     prices: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_PRICES))
@@ -54,11 +65,18 @@ class ProxyConfig:
     cache_entries: int = 10000
     visitor_per_minute: float = 30.0
     ip_per_minute: float = 240.0
+    tokens_per_minute: float = 20.0  # visitor tokens minted a minute per client address
     max_body: int = 16 * 1024
     max_turns: int = 6
-    # lead delivery
-    max_attempts: int = 6
-    backoff: float = 2.0
+    # lead delivery and lead limits
+    retry_for: float = 86400.0  # seconds a lead keeps being retried before it is a dead letter
+    backoff: float = 2.0  # first retry after this many seconds, doubling...
+    max_backoff: float = 3600.0  # ...up to this
+    leads_per_visitor: int = 5  # a day, per visitor token
+    leads_per_day: int = 2000  # a day, all visitors together
+    # retention (days; the server purges older records)
+    lead_retention_days: float = 90.0
+    outcome_retention_days: float = 400.0
     smtp_host: str = ""
     smtp_port: int = 25
     smtp_from: str = "tactful@localhost"
@@ -72,13 +90,17 @@ class ProxyConfig:
 
 
 _SECTIONS = {
-    "server": {"host", "port", "data_dir", "playbook", "allowed_origins", "require_token", "token_ttl"},
+    "server": {"host", "port", "data_dir", "playbook", "public_origin", "allowed_origins", "trusted_proxies",
+               "require_token", "token_ttl", "header_timeout", "body_timeout", "idle_timeout", "max_connections"},
     "model": {"provider", "model", "base_url", "timeout", "max_retries", "max_output_tokens",
-              "breaker_failures", "breaker_cooldown"},  # fmt: skip
+              "breaker_failures", "breaker_cooldown", "max_in_flight", "model_per_minute"},
+    "guard": {"claims"},
     "budget": {"daily_usd"},
     "cache": {"cache_ttl", "cache_entries"},
-    "limits": {"visitor_per_minute", "ip_per_minute", "max_body", "max_turns"},
-    "leads": {"max_attempts", "backoff", "smtp_host", "smtp_port", "smtp_from"},
+    "limits": {"visitor_per_minute", "ip_per_minute", "tokens_per_minute", "max_body", "max_turns"},
+    "leads": {"retry_for", "backoff", "max_backoff", "smtp_host", "smtp_port", "smtp_from", "leads_per_visitor",
+              "leads_per_day"},
+    "retention": {"lead_retention_days", "outcome_retention_days"},
 }
 
 
@@ -88,7 +110,7 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
     values: dict[str, Any] = _read_file(path) if path is not None else {}
     for name in (f.name for f in fields(ProxyConfig)):
         key = f"TACTFUL_{name.upper()}"
-        if key in env and name not in ("api_key", "token_secret", "webhook_secret", "prices"):
+        if key in env and name not in ("api_key", "token_secret", "webhook_secret", "prices", "metrics_token"):
             values[name] = env[key]
     values.update(overrides)
     config = replace(ProxyConfig(), **{name: _typed(name, value) for name, value in values.items()})
@@ -108,6 +130,7 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
         base_url=base_url.rstrip("/"),
         api_key=overrides.get("api_key", api_key),
         token_secret=env.get("TACTFUL_TOKEN_SECRET", "") or overrides.get("token_secret", ""),
+        metrics_token=env.get("TACTFUL_METRICS_TOKEN", "") or overrides.get("metrics_token", ""),
         webhook_secret=env.get("TACTFUL_WEBHOOK_SECRET", "") or overrides.get("webhook_secret", ""),
     )
 
@@ -157,7 +180,7 @@ def _typed(name: str, value: Any) -> Any:
             return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
         if isinstance(default, Path) or name == "playbook":
             return Path(value)
-        if name == "allowed_origins":
+        if name in ("allowed_origins", "trusted_proxies", "claims"):
             items = value.split(",") if isinstance(value, str) else value
             return tuple(item.strip() for item in items if item.strip())
         if isinstance(default, (int, float)):
@@ -177,9 +200,17 @@ def _provider_from(env: dict[str, str]) -> str:
 
 def secret_file(data_dir: Path, name: str) -> str:
     """A random secret kept in the data directory, for when none is given in the environment."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     path = data_dir / f"{name}.secret"
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(32))
-        path.chmod(0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never readable by others, not even briefly
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(32))
     return path.read_text().strip()
+
+
+def private_dir(path: Path) -> Path:
+    """The data directory, created (or narrowed) to its owner only: it holds leads and secrets."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.chmod(0o700)
+    return path

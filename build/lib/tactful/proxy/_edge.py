@@ -17,6 +17,7 @@ as Starlette's own middleware does. Only the paths in ``endpoints`` are guarded.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -26,7 +27,7 @@ from typing import Any
 
 from tactful.core import CONTENT_TYPE, WireError, decode
 
-from ._errors import BadRequest, Forbidden, ProxyError, RateLimited, TooLarge, Unsupported
+from ._errors import BadRequest, BodyTimeout, Forbidden, ProxyError, RateLimited, TooLarge, Unsupported
 from ._metrics import Metrics
 from ._protect import TokenBuckets, VisitorTokens
 
@@ -167,26 +168,48 @@ def bearer(scope: Scope) -> str | None:
     return None
 
 
+def client_address(scope: Scope, trusted: tuple[str, ...]) -> str:
+    """Who sent the request: the peer, unless the peer is a configured proxy; then the last address of
+    ``X-Forwarded-For`` that is not one of our proxies. (An address any client can write in a header is
+    believed only as far as our own proxies vouch for it: by default, not at all.)"""
+    client = scope.get("client")
+    peer = client[0] if client else "unknown"
+    if peer not in trusted:
+        return peer
+    forwarded = [hop.strip() for hop in (_header(scope, b"x-forwarded-for") or "").split(",") if hop.strip()]
+    for hop in reversed(forwarded):
+        if hop not in trusted:
+            return hop[:64]
+    return peer
+
+
 class RateLimit(_Layer):
-    """Token buckets per client address and per visitor, before the body is read."""
+    """Token buckets per client address and per visitor, before the body is read; minting visitor
+    tokens has its own, smaller bucket per address."""
 
     def __init__(self, app: ASGIApp, endpoints: dict[str, Endpoint], by_ip: TokenBuckets, by_visitor: TokenBuckets,
-                 tokens: VisitorTokens):  # fmt: skip
+                 tokens: VisitorTokens, trusted: tuple[str, ...] = (), minting: TokenBuckets | None = None):  # fmt: skip
         super().__init__(app, endpoints)
         self.by_ip = by_ip
         self.by_visitor = by_visitor
         self.tokens = tokens
+        self.trusted = trusted
+        self.minting = minting
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         endpoint = self.endpoint(scope)
         if endpoint is None:
             await self.app(scope, receive, send)
             return
-        client = scope.get("client")
-        address = client[0] if client else "unknown"
+        address = client_address(scope, self.trusted)
+        scope["tactful.address"] = address
         wait = self.by_ip.take(address)
         if wait:
             raise RateLimited("too many requests from this address", wait)
+        if endpoint.name == "token" and self.minting is not None and scope["method"] == "POST":
+            wait = self.minting.take(address)
+            if wait:
+                raise RateLimited("too many visitor tokens for this address", wait)
         token = bearer(scope)
         if endpoint.need_token and token is not None:
             subject = self.tokens.verify(token)
@@ -206,11 +229,12 @@ class BodyDecoder(_Layer):
     """Reads at most ``max_body`` bytes, decodes the endpoint's message, settles the visitor."""
 
     def __init__(self, app: ASGIApp, endpoints: dict[str, Endpoint], max_body: int, limits: RateLimit,
-                 require_token: bool):  # fmt: skip
+                 require_token: bool, body_timeout: float = 10.0):  # fmt: skip
         super().__init__(app, endpoints)
         self.max_body = max_body
         self.limits = limits
         self.require_token = require_token
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         endpoint = self.endpoint(scope)
@@ -237,8 +261,12 @@ class BodyDecoder(_Layer):
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
             raise TooLarge(f"bodies are limited to {self.max_body} bytes")
         chunks, size, more = [], 0, True
+        deadline = asyncio.get_running_loop().time() + self.body_timeout
         while more:
-            message = await receive()
+            try:  # a body that trickles in holds a connection: it gets the body timeout, all of it
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - asyncio.get_running_loop().time()))
+            except TimeoutError as err:
+                raise BodyTimeout(f"the body did not arrive within {self.body_timeout:g} s") from err
             if message["type"] == "http.disconnect":
                 raise BadRequest("the client went away mid-body")
             chunk = message.get("body", b"")
@@ -255,7 +283,6 @@ class BodyDecoder(_Layer):
         if subject is None:
             if self.require_token:
                 raise Forbidden("a valid visitor token is required (POST /v1/token)")
-            client = scope.get("client")
-            subject = client[0] if client else "unknown"
+            subject = scope.get("tactful.address", "unknown")
         self.limits.limit_visitor(subject)
         scope[SUBJECT_KEY] = subject

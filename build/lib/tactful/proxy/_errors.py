@@ -6,6 +6,7 @@
     ├── BadRequest          400: malformed or disallowed request; .reason says why
     │   └── (WireError from tactful.core is mapped to BadRequest at the boundary)
     ├── Forbidden           403: origin not allowed, token missing or invalid
+    ├── BodyTimeout         408: the body did not arrive in time
     ├── TooLarge            413: body over the limit
     ├── Unsupported         415: not application/msgpack
     ├── RateLimited         429: token bucket empty; .retry_after seconds
@@ -33,6 +34,10 @@ class BadRequest(ProxyError):
 
 class Forbidden(ProxyError):
     status = 403
+
+
+class BodyTimeout(ProxyError):
+    status = 408
 
 
 class TooLarge(ProxyError):

@@ -4,9 +4,12 @@ A lead and one outbox row per follow-up target are written in one transaction
 before the visitor gets a reply. The worker delivers each row — a webhook signed
 with HMAC-SHA256 and carrying an ``Idempotency-Key`` (the lead id), or an email
 to the sales inbox over SMTP with the lead id as ``Message-ID`` — and retries
-with exponential backoff. After ``max_attempts`` a row becomes a dead letter,
-counted in /metrics and logged. If the process dies mid-delivery, the row is
-still pending and is delivered after restart: at least once on the wire,
+with exponential backoff (``backoff`` doubling up to ``max_backoff``) for
+``retry_for`` seconds (a day by default); then the row is a dead letter, with its
+reason, counted in /metrics and logged; ``tactful leads retry`` puts dead letters
+back. One row's failure is that row's alone: whatever a target or an address
+does, the pass goes on to the next row. If the process dies mid-delivery, the
+row is still pending and is delivered after restart: at least once on the wire,
 exactly once by its idempotency key at the receiver.
 """
 
@@ -73,26 +76,32 @@ class Outbox:
         done = 0
         for delivery in self.store.due(self.clock()):
             try:
-                if delivery.target == "webhook":
-                    await self._webhook(delivery)
-                else:
-                    await asyncio.to_thread(self._email, delivery)
-            except (httpx.HTTPError, OSError, smtplib.SMTPException, DeliveryRefused) as exc:
-                attempts = delivery.attempts + 1
-                if attempts >= self.config.max_attempts:
-                    self.store.failed(delivery.id, str(exc), None)
-                    self.metrics.inc("tactful_leads_dead_total", target=delivery.target)
-                    log.error("lead %s to %s is a dead letter after %d attempts: %s",
-                              delivery.lead_id, delivery.target, attempts, exc)  # fmt: skip
-                else:
-                    retry = self.clock() + self.config.backoff * 2 ** (attempts - 1)
-                    self.store.failed(delivery.id, str(exc), retry)
-                    self.metrics.inc("tactful_leads_retries_total", target=delivery.target)
+                await self._deliver(delivery)
+            except Exception as exc:  # noqa: BLE001 - one row's failure, whatever it is, is that row's alone
+                self._failed(delivery, f"{type(exc).__name__}: {exc}")
             else:
                 self.store.delivered(delivery.id)
                 self.metrics.inc("tactful_leads_delivered_total", target=delivery.target)
                 done += 1
         return done
+
+    async def _deliver(self, delivery: Delivery) -> None:
+        if delivery.target == "webhook":
+            await self._webhook(delivery)
+        else:
+            await asyncio.to_thread(self._email, delivery)
+
+    def _failed(self, delivery: Delivery, reason: str) -> None:
+        now, attempts = self.clock(), delivery.attempts + 1
+        wait = min(self.config.backoff * 2 ** (attempts - 1), self.config.max_backoff)
+        if now + wait - delivery.retry_from > self.config.retry_for:
+            self.store.failed(delivery.id, reason, None)
+            self.metrics.inc("tactful_leads_dead_total", target=delivery.target)
+            log.error("lead %s to %s is a dead letter after %d attempts over %.0f s: %s",
+                      delivery.lead_id, delivery.target, attempts, now - delivery.retry_from, reason)  # fmt: skip
+        else:
+            self.store.failed(delivery.id, reason, now + wait)
+            self.metrics.inc("tactful_leads_retries_total", target=delivery.target)
 
     async def _webhook(self, delivery: Delivery) -> None:
         body = json.dumps({"type": "lead", **delivery.lead}, sort_keys=True).encode()

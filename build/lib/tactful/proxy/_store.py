@@ -11,10 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import sqlite3
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+
+from ._config import private_dir
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS leads (
@@ -33,6 +36,7 @@ CREATE TABLE IF NOT EXISTS outcomes (
   synthetic INTEGER NOT NULL DEFAULT 0, updated REAL NOT NULL, PRIMARY KEY (visitor, session)
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS leads_created ON leads (created);
 CREATE TABLE IF NOT EXISTS spend (
   day TEXT PRIMARY KEY, spent REAL NOT NULL DEFAULT 0, reserved REAL NOT NULL DEFAULT 0,
   calls INTEGER NOT NULL DEFAULT 0, input_tokens INTEGER NOT NULL DEFAULT 0, output_tokens INTEGER NOT NULL DEFAULT 0
@@ -53,11 +57,13 @@ class Delivery:
     address: str
     attempts: int
     lead: dict
-
+    retry_from: float  # the retry window starts here: the lead's creation, or a manual retry
 
 class Store:
     def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
+        if not path.exists():  # created owner-only; SQLite gives its -wal and -shm files the same mode
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         self.path = path
         # Created at start-up, used on the event loop thread: one user at a time.
         self.db = sqlite3.connect(path, isolation_level=None, timeout=10, check_same_thread=False)
@@ -65,6 +71,9 @@ class Store:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(SCHEMA)
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(outbox)")}
+        if "retry_from" not in columns:  # added in schema 2: when a manual retry restarted the window
+            self.db.execute("ALTER TABLE outbox ADD COLUMN retry_from REAL")
 
     def close(self) -> None:
         self.db.close()
@@ -73,9 +82,7 @@ class Store:
 
     def add_lead(self, lead: dict, targets: list[tuple[str, str]], now: float) -> tuple[str, bool]:
         """Store a lead and its deliveries in one transaction. Returns (id, created)."""
-        dedupe = hashlib.sha256(
-            f"{lead['email'].lower()}|{lead['trigger']}|{lead.get('session') or ''}".encode()
-        ).hexdigest()
+        dedupe = _lead_key(lead["email"], lead["trigger"])
         existing = self.db.execute("SELECT id FROM leads WHERE dedupe = ?", (dedupe,)).fetchone()
         if existing:
             return existing[0], False
@@ -94,16 +101,64 @@ class Store:
                 )
         return lead_id, True
 
+    def lead_id(self, email: str, trigger: str) -> str | None:
+        """The stored lead for this address and trigger, if any: asking twice (another tab, a new
+        token) is one lead."""
+        row = self.db.execute("SELECT id FROM leads WHERE dedupe = ?", (_lead_key(email, trigger),)).fetchone()
+        return row[0] if row else None
+
+    def leads_since(self, since: float, session: str | None = None) -> int:
+        """Leads stored since ``since`` (by one visit when ``session`` is given)."""
+        if session is None:
+            row = self.db.execute("SELECT COUNT(*) FROM leads WHERE created >= ?", (since,)).fetchone()
+        else:
+            row = self.db.execute("SELECT COUNT(*) FROM leads WHERE created >= ? AND session = ?",
+                                  (since, session)).fetchone()  # fmt: skip
+        return int(row[0])
+
+    def deliveries(self, state: str | None = None) -> list[dict]:
+        """Outbox rows with their lead, for `tactful leads` (``state``: pending, delivered or dead)."""
+        query = ("SELECT o.id, o.lead_id, o.target, o.address, o.attempts, o.state, o.last_error, o.next_attempt, "
+                 "l.email, l.trigger, l.created FROM outbox o JOIN leads l ON l.id = o.lead_id")  # fmt: skip
+        rows = self.db.execute(query + (" WHERE o.state = ?" if state else "") + " ORDER BY o.id",
+                               (state,) if state else ()).fetchall()  # fmt: skip
+        keys = ("id", "lead_id", "target", "address", "attempts", "state", "last_error", "next_attempt", "email",
+                "trigger", "created")  # fmt: skip
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def retry_dead(self, now: float) -> int:
+        """Dead letters back in the queue, due now, with a fresh retry window. Returns how many."""
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            ids = [r[0] for r in self.db.execute("SELECT id FROM outbox WHERE state = 'dead'").fetchall()]
+            self.db.execute("UPDATE outbox SET state = 'pending', next_attempt = ?, attempts = 0, retry_from = ? "
+                            "WHERE state = 'dead'", (now, now))  # fmt: skip
+        return len(ids)
+
+    def purge_dead(self) -> int:
+        return self.db.execute("DELETE FROM outbox WHERE state = 'dead'").rowcount
+
+    def purge_older(self, leads_before: float, outcomes_before: float) -> tuple[int, int]:
+        """Retention: leads (with their delivered or dead outbox rows) and outcomes older than these instants."""
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            old = "SELECT id FROM leads WHERE created < ? AND id NOT IN (SELECT lead_id FROM outbox WHERE state = 'pending')"
+            self.db.execute(f"DELETE FROM outbox WHERE lead_id IN ({old})", (leads_before,))
+            leads = self.db.execute(f"DELETE FROM leads WHERE id IN ({old})", (leads_before,)).rowcount
+            outcomes = self.db.execute("DELETE FROM outcomes WHERE updated < ? AND synthetic = 0",
+                                       (outcomes_before,)).rowcount  # fmt: skip
+        return leads, outcomes
+
     def due(self, now: float, limit: int = 20) -> list[Delivery]:
         rows = self.db.execute(
-            "SELECT o.id, o.lead_id, o.target, o.address, o.attempts, l.email, l.trigger, l.page_kind, l.created "
-            "FROM outbox o JOIN leads l ON l.id = o.lead_id WHERE o.state = 'pending' AND o.next_attempt <= ? "
-            "ORDER BY o.next_attempt LIMIT ?",
+            "SELECT o.id, o.lead_id, o.target, o.address, o.attempts, l.email, l.trigger, l.page_kind, l.created, "
+            "COALESCE(o.retry_from, l.created) FROM outbox o JOIN leads l ON l.id = o.lead_id "
+            "WHERE o.state = 'pending' AND o.next_attempt <= ? ORDER BY o.next_attempt LIMIT ?",
             (now, limit),
         ).fetchall()
         return [
             Delivery(r[0], r[1], r[2], r[3], r[4],
-                     {"id": r[1], "email": r[5], "trigger": r[6], "page_kind": r[7], "created": r[8]})
+                     {"id": r[1], "email": r[5], "trigger": r[6], "page_kind": r[7], "created": r[8]}, r[9])
             for r in rows
         ]  # fmt: skip
 
@@ -192,3 +247,7 @@ class Store:
     def get_meta(self, key: str, default=None):
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row else default
+
+
+def _lead_key(email: str, trigger: str) -> str:
+    return hashlib.sha256(f"{email.lower()}|{trigger}|".encode()).hexdigest()

@@ -23,10 +23,25 @@ MAX_RETRY_WAIT = 2.0  # seconds: a longer retry-after is not worth a visitor's w
 
 @dataclass(frozen=True)
 class Written:
+    """A model's words, and the usage it reported (None when missing or absurd: the caller then
+    charges what it reserved)."""
+
     text: str
-    input_tokens: int
-    output_tokens: int
+    input_tokens: int | None
+    output_tokens: int | None
     model: str
+
+
+MAX_REPORTED_TOKENS = 10_000_000
+
+
+def usage(value: object) -> int | None:
+    """A token count as a provider reported it, or None unless it is a sane whole number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if value != value or value in (float("inf"), float("-inf")) or not 0 <= value <= MAX_REPORTED_TOKENS:
+        return None
+    return int(value)
 
 
 class Writer:
@@ -135,14 +150,16 @@ class HttpWriter(Writer):
                 if response.status_code == 200:
                     try:
                         written = self.parse(response.json())
-                    except (ValueError, KeyError, IndexError, TypeError) as exc:
+                    except (ValueError, KeyError, IndexError, TypeError, OverflowError) as exc:
                         self.breaker.record(False)
                         raise WriterError(f"garbage from the model: {type(exc).__name__}") from exc
                     self.breaker.record(True)
                     return written
                 last = f"HTTP {response.status_code}"
                 if response.status_code != 429 and response.status_code < 500:
-                    break  # a 4xx will not get better by asking again
+                    # The provider refused this prompt: asking again will not help, and it says
+                    # nothing about the provider's health (the breaker is for outages, not refusals).
+                    raise WriterError(f"model call refused: {last}")
                 wait = _retry_after(response) or 0.2 * 2**attempt
             if attempt < self.retries:
                 if wait > MAX_RETRY_WAIT:
@@ -181,8 +198,9 @@ class AnthropicWriter(HttpWriter):
 
     def parse(self, data: dict) -> Written:
         text = "".join(_text(block["text"]) for block in data["content"] if block.get("type") == "text")
-        usage = data["usage"]
-        return Written(text, int(usage["input_tokens"]), int(usage["output_tokens"]), data.get("model", self.model))
+        reported = data["usage"] if isinstance(data.get("usage"), dict) else {}
+        return Written(text, usage(reported.get("input_tokens")), usage(reported.get("output_tokens")),
+                       str(data.get("model", self.model)))  # fmt: skip
 
 
 class OpenAIWriter(HttpWriter):
@@ -200,9 +218,9 @@ class OpenAIWriter(HttpWriter):
 
     def parse(self, data: dict) -> Written:
         text = _text(data["choices"][0]["message"]["content"])
-        usage = data.get("usage") or {}
-        return Written(text, int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0)),
-                       data.get("model", self.model))  # fmt: skip
+        reported = data["usage"] if isinstance(data.get("usage"), dict) else {}
+        return Written(text, usage(reported.get("prompt_tokens")), usage(reported.get("completion_tokens")),
+                       str(data.get("model", self.model)))  # fmt: skip
 
 
 def make_writer(config, transport: httpx.AsyncBaseTransport | None = None) -> Writer:
