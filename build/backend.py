@@ -38,3 +38,6 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
         return _setuptools.build_wheel(wheel_directory, config_settings, metadata_directory)
     finally:
         shutil.rmtree(DATA, ignore_errors=True)  # the checkout reads its sources; only the wheel keeps these
+        # setuptools stages the wheel in ./build/lib and ./build/bdist.*, which is our own build/ folder.
+        for staged in [ROOT / "build" / "lib", *(ROOT / "build").glob("bdist.*")]:
+            shutil.rmtree(staged, ignore_errors=True)
