@@ -7,6 +7,7 @@
     tactful demo                                the demo shop, bundle and proxy on one port
     tactful simulate --visitors N               synthetic traffic, stored as synthetic outcomes
     tactful report                              the lift report (terminal + HTML)
+    tactful leads [list|retry|purge]            the lead outbox: list deliveries, retry or purge dead letters
 """
 
 from __future__ import annotations
@@ -203,13 +204,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     from tactful.lift import simulate
-    from tactful.proxy import Store, price_requests
+    from tactful.proxy import open_store, price_requests
 
     config = _proxy_config(args)
     playbook = _playbook_or_demo(config)
     result = simulate(playbook, args.visitors, seed=args.seed)
     result = result.priced(*price_requests(playbook, result.requests))
-    store = Store(Path(config.data_dir) / "tactful.sqlite3")
+    store = open_store(config)
     try:
         meta = {"visitors": result.visitors, "visits": result.visits, "model_calls": result.model_calls,
                 "cost_usd": result.cost_usd, "message_requests": result.message_requests}  # fmt: skip
@@ -242,6 +243,39 @@ def cmd_report(args: argparse.Namespace) -> int:
     Path(args.out).write_text(render_html(summary))
     print(f"\nHTML report: {args.out}")
     return EXIT_OK
+
+
+def cmd_leads(args: argparse.Namespace) -> int:
+    from tactful.proxy import ConfigError, open_store
+
+    try:
+        config = _proxy_config(args)
+    except ConfigError as err:
+        print(f"bad configuration: {err}", file=sys.stderr)
+        return EXIT_INVALID
+    store = open_store(config)
+    try:
+        if args.action == "retry":
+            print(f"{store.retry_dead(time.time())} dead letters back in the queue, due now (the running proxy "
+                  "delivers them, retrying for another leads.retry_for)")  # fmt: skip
+        elif args.action == "purge":
+            print(f"{store.purge_dead()} dead letters deleted (their leads stay until the retention limit)")
+        else:
+            _print_deliveries(store.deliveries(args.state))
+    finally:
+        store.close()
+    return EXIT_OK
+
+
+def _print_deliveries(rows: list[dict]) -> None:
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["state"]] = counts.get(row["state"], 0) + 1
+        when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(row["created"]))
+        print(f"{row['lead_id']}  {when}Z  {row['state']:<9} {row['target']:<7} {row['attempts']:>3} tries  "
+              f"{row['trigger']:<16} {row['email']}" + (f"\n    last error: {row['last_error']}" if row["last_error"] else ""))  # fmt: skip
+    summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "none"
+    print(f"{len(rows)} deliveries: {summary}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -290,6 +324,13 @@ def build_parser() -> argparse.ArgumentParser:
     rep2.add_argument("--playbook", default=None, help="default: the demo shop's")
     rep2.add_argument("--data-dir", dest="data_dir", default=None)
     rep2.set_defaults(func=cmd_report)
+    leads = sub.add_parser("leads", help="the lead outbox: list deliveries, retry or purge dead letters")
+    leads.add_argument("action", nargs="?", choices=("list", "retry", "purge"), default="list")
+    leads.add_argument("--state", choices=("pending", "delivered", "dead"), default=None,
+                       help="list only deliveries in this state")
+    leads.add_argument("--config", default=None)
+    leads.add_argument("--data-dir", dest="data_dir", default=None)
+    leads.set_defaults(func=cmd_leads)
     return parser
 
 

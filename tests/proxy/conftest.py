@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from aiosmtpd.controller import Controller
 from loopback import RunningProxy, free_port
-from proxy_helpers import FakeModel
+from proxy_helpers import FakeModel, Inbox, Receiver
 
 from tactful.proxy import load_config
 
@@ -34,3 +35,20 @@ def fake_model(request):
     fake = FakeModel(request.param)
     yield fake
     fake.close()
+
+
+@pytest.fixture()
+def smtp():
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    inbox.port = controller.port
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture()
+def receiver():
+    r = Receiver()
+    yield r
+    r.close()

@@ -1,4 +1,5 @@
-"""Fake model servers (Anthropic and OpenAI-compatible) on loopback, and config helpers."""
+"""Fake model servers (Anthropic and OpenAI-compatible), a webhook receiver and an SMTP inbox on loopback;
+config helpers."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from golden import merge
+
 
 class FakeModel:
-    """A fake Anthropic or OpenAI-compatible server. ``mode``: ok, slow, 429, 500, garbage."""
+    """A fake Anthropic or OpenAI-compatible server. ``mode``: ok, slow, 429, 500, 400, garbage."""
 
     def __init__(self, flavour: str):
         self.flavour = flavour
@@ -41,6 +44,8 @@ class FakeModel:
                     return self._send(429, b'{"error": "rate limited"}', {"retry-after": "0"})
                 if mode == "500":
                     return self._send(500, b"upstream exploded")
+                if mode == "400":  # the provider refuses this prompt (a policy or validation refusal)
+                    return self._send(400, b'{"error": {"type": "invalid_request_error"}}')
                 if mode == "garbage":
                     return self._send(200, b"<html>not json at all")
                 if fake.raw is not None:
@@ -63,14 +68,18 @@ class FakeModel:
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def anthropic(self):
-        return {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-haiku-4-5",
-                "content": [{"type": "text", "text": self.text}],
-                "usage": {"input_tokens": self.usage[0], "output_tokens": self.usage[1]}}  # fmt: skip
+        answer = {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-haiku-4-5",
+                  "content": [{"type": "text", "text": self.text}]}  # fmt: skip
+        if self.usage is not None:  # None: the provider reports no usage at all
+            answer["usage"] = {"input_tokens": self.usage[0], "output_tokens": self.usage[1]}
+        return answer
 
     def openai(self):
-        return {"id": "c1", "object": "chat.completion", "model": "gpt-4o-mini",
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": self.text}}],
-                "usage": {"prompt_tokens": self.usage[0], "completion_tokens": self.usage[1]}}  # fmt: skip
+        answer = {"id": "c1", "object": "chat.completion", "model": "gpt-4o-mini",
+                  "choices": [{"index": 0, "message": {"role": "assistant", "content": self.text}}]}  # fmt: skip
+        if self.usage is not None:
+            answer["usage"] = {"prompt_tokens": self.usage[0], "completion_tokens": self.usage[1]}
+        return answer
 
     def close(self):
         self.httpd.shutdown()
@@ -90,3 +99,79 @@ def model_overrides(fake: FakeModel) -> dict:
     else:
         over["model"] = "gpt-4o-mini"
     return over
+
+
+class Receiver:
+    """A webhook endpoint that verifies signatures and dedupes by Idempotency-Key."""
+
+    def __init__(self, secret_for=None):
+        self.requests: list[dict] = []
+        self.fail_first = 0
+        self.failing = False  # while True, every delivery gets a 503 (an outage)
+        self.hang_first = 0.0
+        self.secret_for = secret_for
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["content-length"]))
+                n = len(receiver.requests)
+                receiver.requests.append({"key": self.headers["idempotency-key"], "body": json.loads(body),
+                                          "ts": self.headers["x-tactful-timestamp"],
+                                          "sig": self.headers["x-tactful-signature"], "raw": body})  # fmt: skip
+                if n == 0 and receiver.hang_first:
+                    time.sleep(receiver.hang_first)
+                status = 503 if receiver.failing else 500 if n < receiver.fail_first else 200
+                receiver.requests[-1]["ok"] = status == 200
+                self.send_response(status)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hooks/lead"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    @property
+    def unique(self) -> set[str]:
+        return {r["key"] for r in self.requests}
+
+    def delivered(self) -> set[str]:
+        """Idempotency keys of deliveries that were answered with success."""
+        return {r["key"] for r in self.requests if r.get("ok")}
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class Inbox:
+    """An SMTP inbox (aiosmtpd handler); a message containing one of ``refuse`` is refused for good (554),
+    as a sales inbox's content filter would."""
+
+    def __init__(self):
+        self.messages = []
+        self.refuse: tuple[str, ...] = ()
+
+    async def handle_DATA(self, server, session, envelope):
+        content = envelope.content.decode()
+        if any(word in content for word in self.refuse):
+            return "554 5.7.1 message refused by policy"
+        self.messages.append((envelope.rcpt_tos, content))
+        return "250 OK"
+
+
+def lead_playbook(demo_source, receiver):
+    return merge(demo_source, {"followup": {"email": "sales@demo-shop.test", "webhook": receiver.url}})
+
+
+def wait_for(condition, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")

@@ -7,17 +7,14 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import msgpack
-import pytest
-from aiosmtpd.controller import Controller
 from golden import merge
 from loopback import free_port
+from proxy_helpers import lead_playbook, wait_for
 
 from tactful.core import (
     CONTENT_TYPE,
@@ -32,86 +29,6 @@ from tactful.proxy import sign_webhook
 
 LEAD = {"v": 1, "email": "ada@example.com", "trigger": "longform_lead", "page_kind": "article", "session": "v1:100",
         "consent": True}
-
-
-class Receiver:
-    """A webhook endpoint that verifies signatures and dedupes by Idempotency-Key."""
-
-    def __init__(self, secret_for=None):
-        self.requests: list[dict] = []
-        self.fail_first = 0
-        self.hang_first = 0.0
-        self.secret_for = secret_for
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["content-length"]))
-                n = len(receiver.requests)
-                receiver.requests.append({"key": self.headers["idempotency-key"], "body": json.loads(body),
-                                          "ts": self.headers["x-tactful-timestamp"],
-                                          "sig": self.headers["x-tactful-signature"], "raw": body})  # fmt: skip
-                if n == 0 and receiver.hang_first:
-                    time.sleep(receiver.hang_first)
-                status = 500 if n < receiver.fail_first else 200
-                self.send_response(status)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hooks/lead"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    @property
-    def unique(self) -> set[str]:
-        return {r["key"] for r in self.requests}
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.rcpt_tos, envelope.content.decode()))
-        return "250 OK"
-
-
-@pytest.fixture()
-def smtp():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    inbox.port = controller.port
-    yield inbox
-    controller.stop()
-
-
-@pytest.fixture()
-def receiver():
-    r = Receiver()
-    yield r
-    r.close()
-
-
-def lead_playbook(demo_source, receiver):
-    return merge(demo_source, {"followup": {"email": "sales@demo-shop.test", "webhook": receiver.url}})
-
-
-def wait_for(condition, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def test_lead_goes_to_webhook_and_sales_inbox(make_proxy, demo_source, receiver, smtp):

@@ -28,7 +28,7 @@ from ._guard import check as check_output
 from ._http import serve, server_config
 from ._metrics import Metrics
 from ._outbox import sign as sign_webhook
-from ._store import Store, spend_day
+from ._store import Store, open_store, spend_day
 from ._words import SYSTEM as SYSTEM_PROMPT
 from ._words import Words, create_words, price_requests
 from ._writers import AnthropicWriter, OpenAIWriter, StandInWriter, TemplateWriter, Writer, Written
@@ -60,6 +60,7 @@ __all__ = [
     "create_app",
     "create_words",
     "load_config",
+    "open_store",
     "price_requests",
     "serve",
     "server_config",

@@ -38,12 +38,22 @@ from tactful.core import (
 from tactful.playbook_file import read_playbook
 
 from ._config import ConfigError, ProxyConfig, secret_file
-from ._edge import MESSAGE_KEY, SUBJECT_KEY, BodyDecoder, Endpoint, ErrorBoundary, OriginGate, RateLimit, error_parts
+from ._edge import (
+    MESSAGE_KEY,
+    SUBJECT_KEY,
+    BodyDecoder,
+    Endpoint,
+    ErrorBoundary,
+    OriginGate,
+    RateLimit,
+    UnreadBodyClose,
+    error_parts,
+)
 from ._errors import BadRequest, ProxyError, RateLimited
 from ._metrics import Metrics
 from ._outbox import Outbox
 from ._protect import MessageCache, TokenBuckets, VisitorTokens
-from ._store import Store, spend_day
+from ._store import open_store, spend_day
 from ._words import Words
 from ._writers import Writer, make_writer
 
@@ -62,7 +72,7 @@ class Proxy:
         self.playbook = playbook
         self.clock = clock
         self.metrics = Metrics()
-        self.store = Store(config.data_dir / "tactful.sqlite3")
+        self.store = open_store(config)
         secret = config.token_secret or secret_file(config.data_dir, "token")
         self.tokens = VisitorTokens(secret, config.token_ttl, clock)
         if not config.webhook_secret:
@@ -89,7 +99,7 @@ class Proxy:
         decoder = BodyDecoder(app, ENDPOINTS, self.config.max_body, limits, self.config.require_token,
                               self.config.body_timeout)  # fmt: skip
         limits.app = decoder
-        return ErrorBoundary(OriginGate(limits, ENDPOINTS, self.origin_allowed), ENDPOINTS, self.metrics)
+        return UnreadBodyClose(ErrorBoundary(OriginGate(limits, ENDPOINTS, self.origin_allowed), ENDPOINTS, self.metrics))
 
     # -- handlers: each sees one decoded, validated wire message ------------------
 

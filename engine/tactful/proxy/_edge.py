@@ -2,6 +2,8 @@
 
 ::
 
+    UnreadBodyClose a response sent before the request's body was read closes the connection
+                    (every path: a refusal never waits for a body it will not read)
     ErrorBoundary   every ProxyError -> 4xx JSON with a reason; anything else -> a logged 500;
                     counts requests and time per endpoint
     OriginGate      exact-origin CORS: preflights answered, foreign origins refused (403)
@@ -95,6 +97,39 @@ class _Layer:
 
     def endpoint(self, scope: Scope) -> Endpoint | None:
         return self.endpoints.get(route_path(scope)) if scope["type"] == "http" else None
+
+
+class UnreadBodyClose:
+    """Answering before the body has arrived (a 403, a 429, a 413, a 404) leaves that body on the wire;
+    HTTP/1.1 then expects the server to read and discard it, and a client that declared a large body
+    and sends it slowly would hold the connection. Such responses say ``connection: close`` instead."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _has_body(scope):
+            await self.app(scope, receive, send)
+            return
+        received = [False]
+
+        async def watch_receive() -> Message:
+            message = await receive()
+            if message["type"] == "http.disconnect" or not message.get("more_body", False):
+                received[0] = True
+            return message
+
+        async def close_if_unread(message: Message) -> None:
+            if message["type"] == "http.response.start" and not received[0]:
+                message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
+            await send(message)
+
+        await self.app(scope, watch_receive, close_if_unread)
+
+
+def _has_body(scope: Scope) -> bool:
+    length = _header(scope, b"content-length")
+    return (length is not None and length.strip() not in ("", "0")) or _header(scope, b"transfer-encoding") is not None
 
 
 class ErrorBoundary(_Layer):

@@ -53,7 +53,9 @@ class _DeadlineProtocol(H11Protocol):
         self._head_deadline = self.loop.call_later(seconds, self._head_late)
 
     def _head_late(self) -> None:
-        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+        # No request head in time; or we answered and the client is still sending a body nobody reads.
+        waiting = self.conn.their_state is h11.IDLE or (self.conn.our_state is h11.DONE and self.conn.their_state is h11.SEND_BODY)
+        if waiting and not self.transport.is_closing():
             self.transport.close()
 
 

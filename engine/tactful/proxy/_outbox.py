@@ -47,9 +47,16 @@ class Outbox:
         self.client = httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0))
         self.wake = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        self._loop = asyncio.get_running_loop()
+        self._task = self._loop.create_task(self._run())
+
+    def nudge(self) -> None:
+        """Start a pass now rather than within the second (safe from any thread)."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self.wake.set)
 
     async def stop(self) -> None:
         if self._task:
@@ -61,9 +68,13 @@ class Outbox:
         await self.client.aclose()
 
     async def _run(self) -> None:
+        next_purge = 0.0
         while True:
             try:
                 await self.deliver_due()
+                if self.clock() >= next_purge:
+                    self.purge()
+                    next_purge = self.clock() + PURGE_EVERY
             except Exception:  # the loop must survive anything a target does; the row stays pending
                 log.exception("outbox pass failed")
             try:
@@ -78,12 +89,24 @@ class Outbox:
             try:
                 await self._deliver(delivery)
             except Exception as exc:  # noqa: BLE001 - one row's failure, whatever it is, is that row's alone
-                self._failed(delivery, f"{type(exc).__name__}: {exc}")
+                self._failed(delivery, f"{type(exc).__name__}: {exc}", getattr(exc, "permanent", False))
             else:
                 self.store.delivered(delivery.id)
                 self.metrics.inc("tactful_leads_delivered_total", target=delivery.target)
                 done += 1
         return done
+
+    def purge(self) -> tuple[int, int]:
+        """Retention: leads and outcomes older than their configured days are deleted (a lead still
+        waiting for delivery is kept until it is delivered or dead)."""
+        now = self.clock()
+        leads, outcomes = self.store.purge_older(now - self.config.lead_retention_days * 86400,
+                                                 now - self.config.outcome_retention_days * 86400)  # fmt: skip
+        if leads or outcomes:
+            self.metrics.inc("tactful_purged_total", leads, record="lead")
+            self.metrics.inc("tactful_purged_total", outcomes, record="outcome")
+            log.info("retention: purged %d leads and %d outcomes", leads, outcomes)
+        return leads, outcomes
 
     async def _deliver(self, delivery: Delivery) -> None:
         if delivery.target == "webhook":
@@ -91,10 +114,10 @@ class Outbox:
         else:
             await asyncio.to_thread(self._email, delivery)
 
-    def _failed(self, delivery: Delivery, reason: str) -> None:
+    def _failed(self, delivery: Delivery, reason: str, permanent: bool = False) -> None:
         now, attempts = self.clock(), delivery.attempts + 1
         wait = min(self.config.backoff * 2 ** (attempts - 1), self.config.max_backoff)
-        if now + wait - delivery.retry_from > self.config.retry_for:
+        if permanent or now + wait - delivery.retry_from > self.config.retry_for:
             self.store.failed(delivery.id, reason, None)
             self.metrics.inc("tactful_leads_dead_total", target=delivery.target)
             log.error("lead %s to %s is a dead letter after %d attempts over %.0f s: %s",
@@ -125,14 +148,42 @@ class Outbox:
         message["To"] = delivery.address
         message["Subject"] = f"New lead from {lead['trigger']}: {lead['email']}"
         message["Message-ID"] = f"<{delivery.lead_id}@tactful>"
-        message["Reply-To"] = lead["email"]
+        reply_to = ascii_address(lead["email"])
+        if reply_to:  # an address a mail header can carry as it is (never as encoded words)
+            message["Reply-To"] = reply_to
         message.set_content(
             f"A visitor asked to hear from you.\n\nEmail: {lead['email']}\nTrigger: {lead['trigger']}\n"
             f"Page: {lead['page_kind']}\nLead id: {delivery.lead_id}\n"
         )
         with smtplib.SMTP(self.config.smtp_host, self.config.smtp_port, timeout=5) as smtp:
-            smtp.send_message(message)
+            try:
+                smtp.send_message(message)
+            except smtplib.SMTPNotSupportedError as err:  # e.g. an address that needs SMTPUTF8
+                raise DeliveryRefused(f"the mail server cannot carry this lead: {err}", permanent=True) from err
+            except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as err:
+                code = getattr(err, "smtp_code", 0) or min((c for c, _ in getattr(err, "recipients", {}).values()),
+                                                           default=0)  # fmt: skip
+                raise DeliveryRefused(f"the mail server refused it: {err}", permanent=500 <= code < 600) from err
+
+
+def ascii_address(email: str) -> str | None:
+    """``email`` as plain ASCII (an internationalised domain in its IDNA form), or None when the local
+    part itself is not ASCII (such an address needs SMTPUTF8 end to end; the body still names it)."""
+    local, _, domain = email.rpartition("@")
+    if not local.isascii():
+        return None
+    try:
+        return f"{local}@{domain.encode('idna').decode('ascii')}"
+    except UnicodeError:
+        return None
+
+
+PURGE_EVERY = 3600.0  # seconds between two retention passes
 
 
 class DeliveryRefused(Exception):
-    """The target answered, but not with success."""
+    """The target answered, but not with success; ``permanent`` when asking again cannot help."""
+
+    def __init__(self, reason: str, permanent: bool = False):
+        super().__init__(reason)
+        self.permanent = permanent

@@ -221,11 +221,13 @@ class Store:
         )
         return cursor.rowcount == 1
 
-    def settle(self, day: str, reserved: float, actual: float, input_tokens: int, output_tokens: int) -> None:
+    def settle(self, day: str, reserved: float, actual: float, input_tokens: int, output_tokens: int,
+               calls: int = 1) -> None:  # fmt: skip
+        """Release a reservation and charge what the call cost (``calls``: 0 when no call was made)."""
         self.db.execute(
-            "UPDATE spend SET reserved = MAX(0, reserved - ?), spent = spent + ?, calls = calls + 1, "
+            "UPDATE spend SET reserved = MAX(0, reserved - ?), spent = spent + ?, calls = calls + ?, "
             "input_tokens = input_tokens + ?, output_tokens = output_tokens + ? WHERE day = ?",
-            (reserved, actual, input_tokens, output_tokens, day),
+            (reserved, actual, calls, input_tokens, output_tokens, day),
         )
 
     def spend(self, day: str) -> dict:
@@ -247,6 +249,11 @@ class Store:
     def get_meta(self, key: str, default=None):
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row else default
+
+
+def open_store(config) -> Store:
+    """The configured store: the SQLite file in the data directory."""
+    return Store(Path(config.data_dir) / "tactful.sqlite3")
 
 
 def _lead_key(email: str, trigger: str) -> str:

@@ -175,7 +175,7 @@ class Words:
         tokens_in = len((SYSTEM + user).encode("utf-8")) + PROMPT_OVERHEAD
         return (tokens_in * price_in + self.config.max_output_tokens * price_out) / 1e6, tokens_in
 
-    def _settle(self, day: str, reserved: float, written: Written | None, tokens_in: int) -> None:
+    def _settle(self, day: str, reserved: float, written: Written | None, tokens_in: int, called: bool) -> None:
         """Charge what the call cost: the reported usage, clamped to what was reserved (all of it
         when the provider reports nothing usable, or more than the proxy allowed)."""
         price_in, price_out = self.config.price(self.writer.model)
@@ -192,7 +192,7 @@ class Words:
         self.metrics.inc("tactful_model_tokens_total", used_in, direction="input")
         self.metrics.inc("tactful_model_tokens_total", used_out, direction="output")
         self.metrics.inc("tactful_model_cost_usd_total", actual)
-        self.store.settle(day, reserved, actual, used_in, used_out)
+        self.store.settle(day, reserved, actual, used_in, used_out, calls=int(called))
 
     async def _model(self, user: str, purpose: str) -> str | None:
         """Model words that pass the guard, or None (the caller uses the template)."""
@@ -206,18 +206,19 @@ class Words:
         if not self.store.reserve(day, worst, self.config.daily_usd):
             self.metrics.inc("tactful_model_skipped_total", reason="budget")
             return None
-        written = None
+        written, called = None, False
         try:
             async with _bounded(self.in_flight, IN_FLIGHT_WAIT) as admitted:
                 if not admitted:
                     self.metrics.inc("tactful_model_skipped_total", reason="in_flight")
                 else:
+                    called = True
                     written = await self.writer.write(SYSTEM, user, self.config.max_output_tokens)
         except WriterError as err:
             self.metrics.inc("tactful_model_failures_total", purpose=purpose)
             log.warning("model call failed, using the template: %s", err.reason)
         finally:
-            self._settle(day, worst, written, tokens_in)
+            self._settle(day, worst, written, tokens_in, called)
         if written is None:
             return None
         problem = check(written.text, self.policy)
