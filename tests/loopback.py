@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -46,6 +47,10 @@ class RunningProxy:
         self.client.close()
         self.server.should_exit = True
         self.thread.join(10)
+
+    def call(self, coroutine):
+        """Run ``coroutine`` (e.g. ``running.proxy.store.spend(day)``) on the proxy's own loop; its result."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.proxy.loop).result(30)
 
     def token(self) -> str:
         response = self.client.post("/v1/token", headers={"content-type": CONTENT_TYPE})

@@ -102,7 +102,7 @@ async function reply(msg) {
 
 async function lead(msg) {
   try {
-    await proxy.send("/v1/lead", call.leadRequest(msg.trigger, msg.email, locale, "", msg.consent === true));
+    await proxy.sendKept("/v1/lead", call.leadRequest(msg.trigger, msg.email, locale, "", msg.consent === true));
     post({ type: FROM_WORKER.LEAD_DONE, trigger: msg.trigger, ok: true });
   } catch (e) {
     post({ type: FROM_WORKER.LEAD_DONE, trigger: msg.trigger, ok: false });

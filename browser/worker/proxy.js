@@ -2,6 +2,7 @@
 // The worker passes base64 strings to and from Python; bytes only exist here.
 
 export const MESSAGE_TIMEOUT_MS = 2500; // a visitor is waiting: after this, the template's words
+const KEPT_ATTEMPTS = 7; // retries of a kept request (a lead): about two minutes in all
 
 export function b64ToBytes(b64) {
   const bin = atob(b64);
@@ -37,7 +38,12 @@ export function createProxy(base, readToken) {
         headers,
         signal: controller.signal,
       });
-      if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+      if (!response.ok) {
+        const error = new Error(`${path}: HTTP ${response.status}`);
+        error.status = response.status;
+        error.retryAfter = Number(response.headers.get("retry-after")) || 0;
+        throw error;
+      }
       return bytesToB64(new Uint8Array(await response.arrayBuffer()));
     } finally {
       clearTimeout(timer);
@@ -54,6 +60,22 @@ export function createProxy(base, readToken) {
     /** POST a msgpack body (base64) as this visitor; the reply body as base64. */
     async send(path, bodyB64) {
       return post(path, bodyB64, await visitorToken());
+    },
+    /**
+     * The same, kept and retried while the proxy cannot take it (a 503 or 429 while a backend is
+     * away, or no answer at all): after `retry-after`, else 1, 2, 4... s, for about two minutes of
+     * an open page. A refusal (any other 4xx) is final.
+     */
+    async sendKept(path, bodyB64, sleep = (ms) => new Promise((done) => setTimeout(done, ms))) {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await post(path, bodyB64, await visitorToken());
+        } catch (e) {
+          const passing = !e.status || e.status === 503 || e.status === 429;
+          if (!passing || attempt >= KEPT_ATTEMPTS) throw e;
+          await sleep(Math.min(30, e.retryAfter || 2 ** attempt) * 1000);
+        }
+      }
     },
   };
 }

@@ -3,7 +3,7 @@
     tactful check PLAYBOOK                      validate a playbook (exit 2 with the errors)
     tactful replay --playbook P [--events F|-]  JSONL events in, JSONL decisions out
     tactful build [--out dist]                  the self-contained browser bundle
-    tactful serve [--config tactful.toml]       the message proxy
+    tactful serve [--config tactful.toml]       the message proxy (--workers N processes)
     tactful demo                                the demo shop, bundle and proxy on one port
     tactful simulate --visitors N               synthetic traffic, stored as synthetic outcomes
     tactful report                              the lift report (terminal + HTML)
@@ -13,9 +13,11 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
@@ -142,8 +144,8 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from tactful.proxy import ConfigError, load_config, serve
 
-    overrides = {k: v for k, v in (("host", args.host), ("port", args.port), ("playbook", args.playbook))
-                 if v is not None}  # fmt: skip
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port), ("playbook", args.playbook),
+                                   ("workers", args.workers)) if v is not None}  # fmt: skip
     try:
         config = load_config(args.config, **overrides)
         if config.playbook is None:
@@ -155,8 +157,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except PlaybookError as err:
         _print_problems(str(config.playbook), err, sys.stderr)
         return EXIT_INVALID
-    print(f"tactful proxy on http://{config.host}:{config.port} (writer: {config.provider}, data: {config.data_dir})",
-          flush=True)  # fmt: skip
+    if config.workers < 1:
+        print("bad configuration: workers must be at least 1", file=sys.stderr)
+        return EXIT_INVALID
+    store = "PostgreSQL" if config.database_url else f"SQLite in {config.data_dir}"
+    state = "Redis" if config.redis_url else "each process's memory"
+    print(f"tactful proxy on http://{config.host}:{config.port} (writer: {config.provider}; {config.workers} "
+          f"process{'es' if config.workers > 1 else ''}; records: {store}; limits and cache: {state})", flush=True)  # fmt: skip
     serve(config)
     return EXIT_OK
 
@@ -202,21 +209,37 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _with_store(config, work):
+    """``await work(store)`` with the configured store, started and closed around it."""
+    from tactful.proxy import open_store
+
+    async def run():
+        store = open_store(config)
+        await store.start()
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(run())
+    with ThreadPoolExecutor(1) as pool:  # called from code with a running loop (a test, a notebook)
+        return pool.submit(asyncio.run, run()).result()
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from tactful.lift import simulate
-    from tactful.proxy import open_store, price_requests
+    from tactful.proxy import price_requests
 
     config = _proxy_config(args)
     playbook = _playbook_or_demo(config)
     result = simulate(playbook, args.visitors, seed=args.seed)
     result = result.priced(*price_requests(playbook, result.requests))
-    store = open_store(config)
-    try:
-        meta = {"visitors": result.visitors, "visits": result.visits, "model_calls": result.model_calls,
-                "cost_usd": result.cost_usd, "message_requests": result.message_requests}  # fmt: skip
-        store.replace_synthetic(result.outcomes, meta, time.time())
-    finally:
-        store.close()
+    meta = {"visitors": result.visitors, "visits": result.visits, "model_calls": result.model_calls,
+            "cost_usd": result.cost_usd, "message_requests": result.message_requests}  # fmt: skip
+    _with_store(config, lambda store: store.replace_synthetic(result.outcomes, meta, time.time()))
     print(f"SYNTHETIC: {result.visitors:,} visitors, {result.visits:,} visits, {result.interventions:,} interventions, "
           f"{result.model_calls:,} model calls (${result.cost_usd:.4f}); shown to converted visitors "
           f"{result.shown_to_converted}, to bots {result.shown_to_bots}; stored in {config.data_dir}/ as synthetic")  # fmt: skip
@@ -226,19 +249,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from tactful.demo import report_from_store
     from tactful.lift import render_html, render_text
-    from tactful.proxy import Store
 
     config = _proxy_config(args)
     playbook = _playbook_or_demo(config)
-    path = Path(config.data_dir) / "tactful.sqlite3"
-    if not path.exists():
+    if not config.database_url and not (Path(config.data_dir) / "tactful.sqlite3").exists():
         print(f"no outcomes yet in {config.data_dir}/ (run the demo, or tactful simulate)", file=sys.stderr)
         return EXIT_USAGE
-    store = Store(path)
-    try:
-        summary = report_from_store(store, playbook.holdout.fraction, args.data)
-    finally:
-        store.close()
+    summary = _with_store(config, lambda store: report_from_store(store, playbook.holdout.fraction, args.data))
     print(render_text(summary), end="")
     Path(args.out).write_text(render_html(summary))
     print(f"\nHTML report: {args.out}")
@@ -246,24 +263,28 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_leads(args: argparse.Namespace) -> int:
-    from tactful.proxy import ConfigError, open_store
+    from tactful.proxy import BackendDown, ConfigError
 
     try:
         config = _proxy_config(args)
     except ConfigError as err:
         print(f"bad configuration: {err}", file=sys.stderr)
         return EXIT_INVALID
-    store = open_store(config)
-    try:
+
+    async def work(store) -> None:
         if args.action == "retry":
-            print(f"{store.retry_dead(time.time())} dead letters back in the queue, due now (the running proxy "
-                  "delivers them, retrying for another leads.retry_for)")  # fmt: skip
+            print(f"{await store.retry_dead(time.time())} dead letters back in the queue, due now (the running "
+                  "proxy delivers them, retrying for another leads.retry_for)")  # fmt: skip
         elif args.action == "purge":
-            print(f"{store.purge_dead()} dead letters deleted (their leads stay until the retention limit)")
+            print(f"{await store.purge_dead()} dead letters deleted (their leads stay until the retention limit)")
         else:
-            _print_deliveries(store.deliveries(args.state))
-    finally:
-        store.close()
+            _print_deliveries(await store.deliveries(args.state))
+
+    try:
+        _with_store(config, work)
+    except BackendDown as err:
+        print(f"the store cannot answer: {err.reason}", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK
 
 
@@ -301,6 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--host", default=None)
     srv.add_argument("--port", type=int, default=None)
     srv.add_argument("--playbook", default=None, help="the site's playbook (or server.playbook in the config)")
+    srv.add_argument("--workers", type=int, default=None,
+                     help="processes serving the port (default 1; with more, set redis_url for global limits)")
     srv.set_defaults(func=cmd_serve)
     demo = sub.add_parser("demo", help="the demo shop with Tactful live on it, on one loopback port")
     demo.add_argument("--config", default=None, help="tactful.toml for the proxy (default: embedded defaults)")

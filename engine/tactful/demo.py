@@ -22,12 +22,12 @@ from tactful.lift import Summary, build_report, render_html
 from tactful.proxy import Store, create_app, serve
 
 
-def report_from_store(store: Store, holdout_fraction: float, include: str = "auto") -> Summary:
+async def report_from_store(store: Store, holdout_fraction: float, include: str = "auto") -> Summary:
     """The lift report over a proxy store's outcomes, with each kind of traffic's model calls and cost."""
-    meta = store.get_meta("synthetic", {}) or {}
-    spend = store.spend_total()
+    meta = await store.get_meta("synthetic", {}) or {}
+    spend = await store.spend_total()
     return build_report(
-        store.outcomes(),
+        await store.outcomes(),
         holdout_fraction,
         include,
         synthetic_costs=(int(meta.get("model_calls", 0)), float(meta.get("cost_usd", 0.0))),
@@ -42,8 +42,8 @@ def create_demo_app(config, dist: Path, site: Path | None = None) -> Starlette:
     async def report(request):
         choice = request.query_params.get("data", "auto")
         choice = choice if choice in ("auto", "real", "synthetic") else "auto"
-        summary = report_from_store(proxy.store, proxy.playbook.holdout.fraction, choice)
-        rows = proxy.store.outcomes()
+        summary = await report_from_store(proxy.store, proxy.playbook.holdout.fraction, choice)
+        rows = await proxy.store.outcomes()
         synthetic = sum(r["synthetic"] for r in rows)
         nav = (f'<p>Data shown: <strong>{"synthetic" if summary.synthetic else "real"}</strong>. '
                f'<a href="/report?data=real">Real visits ({len(rows) - synthetic})</a> · '

@@ -26,6 +26,7 @@ class FakeApi:
     def __init__(self, delay: float = 0.0):
         self.received: list[tuple[str, object]] = []
         self.delay = delay  # seconds before answering /v1/message: a slow proxy
+        self.leads_unavailable = 0  # the next N leads get a 503 (a backend is away), as the real proxy answers
 
     def __call__(self, method: str, path: str, body: bytes, headers: dict):
         if method == "POST" and path == "/v1/token":
@@ -40,6 +41,10 @@ class FakeApi:
         except WireError as err:
             self.received.append((path, err))
             return 400, {"Content-Type": "text/plain"}, str(err).encode()
+        if cls is LeadRequest and self.leads_unavailable > 0:
+            self.leads_unavailable -= 1
+            self.received.append(("/v1/lead 503", message))
+            return 503, {"Content-Type": "application/json", "Retry-After": "1"}, b'{"error": "the store cannot answer"}'
         self.received.append((path, message))
         if cls is MessageRequest and self.delay:
             time.sleep(self.delay)

@@ -115,22 +115,42 @@ def test_the_widget_fits_a_phone_screen(human_browser, site):
     context.close()
 
 
-def test_lead_form_submits_to_the_proxy(human_browser, api_site):
-    context, page = open_page(human_browser, api_site, "/site/article.html")
+LEAD_FORM = "document.getElementById('tactful-root').shadowRoot.querySelector('form[data-tactful-form=lead]')"
+
+
+def show_lead_form(browser, site):
+    context, page = open_page(browser, site, "/site/article.html")
     page.evaluate("window.scrollTo(0, document.body.scrollHeight * 0.8)")
     be_active(page, 50, context.clock)
     settle(page, context.clock)
     poll(page, SHOWN)
     assert widget(page)["kind"] == "lead"
-    form = "document.getElementById('tactful-root').shadowRoot.querySelector('form[data-tactful-form=lead]')"
-    page.evaluate(f"() => {{ const f = {form}; f.querySelector('input[type=email]').value = 'ada@example.com';"
+    return context, page
+
+
+def test_lead_form_submits_to_the_proxy(human_browser, api_site):
+    context, page = show_lead_form(human_browser, api_site)
+    page.evaluate(f"() => {{ const f = {LEAD_FORM}; f.querySelector('input[type=email]').value = 'ada@example.com';"
                   " f.querySelector('button[type=submit]').click(); }")  # fmt: skip
     # Consent is a box the visitor ticks: without it the browser's own validation stops the form.
     assert not [m for p, m in api_site.fake.received if p == "/v1/lead"]
-    page.evaluate(f"() => {{ const f = {form}; f.querySelector('input[name=consent]').checked = true; f.requestSubmit(); }}")
+    page.evaluate(f"() => {{ const f = {LEAD_FORM}; f.querySelector('input[name=consent]').checked = true; f.requestSubmit(); }}")
     assert poll(page, "() => document.getElementById('tactful-root').shadowRoot.innerHTML.includes('on its way')")
     (lead,) = [m for p, m in api_site.fake.received if p == "/v1/lead"]
     assert lead.email == "ada@example.com" and lead.trigger == "longform_lead" and lead.consent is True
+    context.close()
+
+
+def test_a_lead_the_proxy_cannot_take_yet_is_kept_and_sent_again(human_browser, api_site):
+    # The proxy's store is away: it answers 503 with retry-after. The worker keeps the lead and
+    # sends it again until it is stored.
+    api_site.fake.leads_unavailable = 2
+    context, page = show_lead_form(human_browser, api_site)
+    page.evaluate(f"() => {{ const f = {LEAD_FORM}; f.querySelector('input[type=email]').value = 'ada@example.com';"
+                  " f.querySelector('input[name=consent]').checked = true; f.requestSubmit(); }")  # fmt: skip
+    assert poll(page, "() => document.getElementById('tactful-root').shadowRoot.innerHTML.includes('on its way')")
+    attempts = [p for p, _ in api_site.fake.received if p.startswith("/v1/lead")]
+    assert attempts == ["/v1/lead 503", "/v1/lead 503", "/v1/lead"]
     context.close()
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from statsmodels.stats.proportion import confint_proportions_2indep, samplesize_proportions_2indep_onetail
 
 from tactful.cli import main
+from tactful.core import OutcomeBeacon
 from tactful.demo import report_from_store
 from tactful.lift import render_html, render_text, simulate, summarize
-from tactful.proxy import Store, price_requests
+from tactful.proxy import load_config, open_store, price_requests
 
 
 def row(visitor, arm, eligible=True, converted=False, trigger="cart_exit", phase=1, bot=False, dismissed=False,
@@ -97,16 +100,22 @@ def test_simulate_then_report_from_the_command_line(tmp_path, capsys):
     text = capsys.readouterr().out
     assert text.startswith("SYNTHETIC DATA") and "Newcombe" in text and "per 1,000 visits" in text
     assert "SYNTHETIC DATA" in out.read_text()
-    store = Store(data / "tactful.sqlite3")
-    try:
-        assert all(r["synthetic"] == 1 for r in store.outcomes())
-        store.upsert_outcome(type("B", (), dict(visitor="real", session="real:1", arm="treatment", eligible=True,
-                                                intervened=True, converted=True, value=9.0, trigger="cart_exit",
-                                                phase=1, dismissed=False, accepted=True, bot=False))(), 0.0)  # fmt: skip
-        assert report_from_store(store, 0.1).synthetic is False  # real data wins once there is some
-        assert report_from_store(store, 0.1, "synthetic").synthetic is True
-    finally:
-        store.close()
+    real = OutcomeBeacon(visitor="real", session="real:1", arm="treatment", eligible=True, intervened=True,
+                         converted=True, value=9.0, trigger="cart_exit", phase=1, accepted=True)  # fmt: skip
+
+    async def check():
+        store = open_store(load_config(None, env={}, data_dir=data))
+        await store.start()
+        try:
+            assert all(r["synthetic"] == 1 for r in await store.outcomes())
+            await store.upsert_outcome(real, 0.0)
+            assert (await report_from_store(store, 0.1)).synthetic is False  # real data wins once there is some
+            assert (await report_from_store(store, 0.1, "synthetic")).synthetic is True
+        finally:
+            await store.close()
+
+    with ThreadPoolExecutor(1) as pool:  # Playwright may hold an event loop on this thread
+        pool.submit(asyncio.run, check()).result()
 
 
 def test_report_without_data_says_so(tmp_path, capsys):

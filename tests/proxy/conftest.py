@@ -52,3 +52,27 @@ def receiver():
     r = Receiver()
     yield r
     r.close()
+
+
+@pytest.fixture()
+def postgres():
+    """A PostgreSQL schema of this test's own (skipped outside CI when there is no server)."""
+    from services import DATABASE_URL, Schema, require
+
+    require(DATABASE_URL, "database")
+    schema = Schema(DATABASE_URL)
+    yield schema
+    schema.drop()
+
+
+@pytest.fixture()
+def redis_prefix():
+    """A Redis key prefix of this test's own (skipped outside CI when there is no server)."""
+    import uuid
+
+    from services import REDIS_URL, drop_redis_keys, require
+
+    require(REDIS_URL, "redis")
+    prefix = f"tactful-test-{uuid.uuid4().hex[:10]}:"
+    yield prefix
+    drop_redis_keys(REDIS_URL, prefix)

@@ -120,6 +120,7 @@ class Receiver:
                 body = self.rfile.read(int(self.headers["content-length"]))
                 n = len(receiver.requests)
                 receiver.requests.append({"key": self.headers["idempotency-key"], "body": json.loads(body),
+                                          "peer": self.client_address[1],
                                           "ts": self.headers["x-tactful-timestamp"],
                                           "sig": self.headers["x-tactful-signature"], "raw": body})  # fmt: skip
                 if n == 0 and receiver.hang_first:

@@ -135,7 +135,7 @@ def test_concurrent_requests_never_overshoot_the_spend_cap(make_proxy):
         fake.close()
     assert all(r.status_code == 200 for r in responses)
     sources = [decode(MessageReply, r.content).source for r in responses]
-    spend = proxy.proxy.store.spend(spend_day(time.time()))
+    spend = proxy.call(proxy.proxy.store.spend(spend_day(time.time())))
     assert spend["spent"] <= cap + 1e-12 and spend["reserved"] < 1e-12
     assert sources.count("model") == fake.calls == spend["calls"] >= 1
     assert sources.count("template") == 500 - fake.calls

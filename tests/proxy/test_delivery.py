@@ -17,7 +17,7 @@ from proxy_helpers import wait_for
 
 from tactful.cli import main as tactful
 from tactful.core import CONTENT_TYPE, LeadReply, OutcomeBeacon, Playbook, decode, encode
-from tactful.proxy import load_config, open_store
+from tactful.proxy import load_config
 
 LEAD = {"v": 1, "email": "ada@example.com", "trigger": "longform_lead", "page_kind": "article", "consent": True}
 HOUR = 3600.0
@@ -47,12 +47,8 @@ def post_lead(proxy, email: str) -> str:
 
 
 def rows(proxy, state=None):
-    """The outbox as `tactful leads` sees it: through a second connection to the store."""
-    store = open_store(proxy.proxy.config)
-    try:
-        return store.deliveries(state)
-    finally:
-        store.close()
+    """The outbox as `tactful leads` sees it."""
+    return proxy.call(proxy.proxy.store.deliveries(state))
 
 
 def pass_until_idle(proxy, clock):
@@ -152,11 +148,7 @@ def test_retention_purges_old_records_but_never_an_undelivered_lead(tmp_path, de
 
 
 def outcomes(proxy):
-    store = open_store(proxy.proxy.config)
-    try:
-        return store.outcomes()
-    finally:
-        store.close()
+    return proxy.call(proxy.proxy.store.outcomes())
 
 
 def test_lead_floods_are_limited_per_visitor_and_per_day(tmp_path, demo_source, receiver, caplog):

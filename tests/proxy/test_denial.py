@@ -118,7 +118,7 @@ def test_the_cap_holds_whatever_the_provider_reports(make_proxy, demo_source, li
     finally:
         fake.close()
     assert [r.status_code for r in responses] == [200] * len(bodies)
-    spend = proxy.proxy.store.spend(spend_day(time.time()))
+    spend = proxy.call(proxy.proxy.store.spend(spend_day(time.time())))
     assert spend["spent"] <= cap + 1e-12 and abs(spend["reserved"]) < 1e-12
     assert spend["spent"] >= 0 and spend["calls"] == fake.calls >= 1
 

@@ -81,7 +81,7 @@ def test_outcomes_are_idempotent_per_visit(make_proxy):
     assert proxy.client.post("/v1/outcome", content=encode(beacon), headers=headers).status_code == 204
     converted = replace(beacon, converted=True, value=30.0)
     assert proxy.client.post("/v1/outcome", content=encode(converted), headers=headers).status_code == 204
-    rows = proxy.proxy.store.outcomes()
+    rows = proxy.call(proxy.proxy.store.outcomes())
     assert len(rows) == 1 and rows[0]["converted"] == 1 and rows[0]["value"] == 30.0
 
 
@@ -109,7 +109,7 @@ def test_kill_9_during_delivery_then_restart_delivers_exactly_once(tmp_path, dem
     config = tmp_path / "tactful.toml"
     config.write_text(
         f'[server]\nport = {port}\ndata_dir = "{tmp_path / "data"}"\nplaybook = "{playbook}"\n'
-        f'[leads]\nsmtp_host = "127.0.0.1"\nsmtp_port = {smtp.port}\nbackoff = 0.2\n'
+        f'[leads]\nsmtp_host = "127.0.0.1"\nsmtp_port = {smtp.port}\nbackoff = 0.2\nlease = 2.0\n'
     )
     process = start_proxy_process(config, port)
     try:

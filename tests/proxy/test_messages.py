@@ -63,7 +63,7 @@ def test_model_failures_fall_back_to_the_template(make_proxy, fake_model, mode, 
     assert proxy.proxy.metrics.value("tactful_model_failures_total", purpose="message") == 1
     if mode in ("429", "500"):
         assert fake_model.calls == 2  # one retry
-    spend = proxy.proxy.store.spend(spend_day(time.time()))
+    spend = proxy.call(proxy.proxy.store.spend(spend_day(time.time())))
     assert spend["reserved"] == 0 and spend["spent"] == 0
 
 
@@ -111,7 +111,7 @@ def test_an_absurd_usage_report_is_charged_as_the_worst_case(make_proxy, fake_mo
     proxy = make_proxy(**model_overrides(fake_model))
     fake_model.raw = answer(fake_model, '"The offer below is yours if you want it."', "1e400")
     assert ask(proxy).source == "model"  # the words are fine; only the bill is not believed
-    spend = proxy.proxy.store.spend(spend_day(time.time()))
+    spend = proxy.call(proxy.proxy.store.spend(spend_day(time.time())))
     assert spend["reserved"] == 0 and 0 < spend["spent"] <= 0.01
     assert proxy.proxy.metrics.value("tactful_model_usage_unreported_total") == 1
 

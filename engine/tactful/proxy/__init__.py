@@ -9,6 +9,8 @@ yourself::
 
 The message path alone (cache, spend cap, model, guard, template) is ``create_words``;
 ``price_requests`` answers a list of message requests through it with a stand-in model.
+``open_store(config)`` gives the configured store (SQLite, or PostgreSQL with ``database_url``);
+its methods are coroutines, and ``await store.start()`` comes first.
 """
 
 from ._app import Proxy, create_app
@@ -28,7 +30,8 @@ from ._guard import check as check_output
 from ._http import serve, server_config
 from ._metrics import Metrics
 from ._outbox import sign as sign_webhook
-from ._store import Store, open_store, spend_day
+from ._shared import SharedState, open_state
+from ._store import BackendDown, Store, open_store, spend_day
 from ._words import SYSTEM as SYSTEM_PROMPT
 from ._words import Words, create_words, price_requests
 from ._writers import AnthropicWriter, OpenAIWriter, StandInWriter, TemplateWriter, Writer, Written
@@ -38,6 +41,7 @@ __all__ = [
     "OutputPolicy",
     "SYSTEM_PROMPT",
     "AnthropicWriter",
+    "BackendDown",
     "BadRequest",
     "ConfigError",
     "Forbidden",
@@ -47,6 +51,7 @@ __all__ = [
     "ProxyConfig",
     "ProxyError",
     "RateLimited",
+    "SharedState",
     "StandInWriter",
     "Store",
     "TemplateWriter",
@@ -60,6 +65,7 @@ __all__ = [
     "create_app",
     "create_words",
     "load_config",
+    "open_state",
     "open_store",
     "price_requests",
     "serve",

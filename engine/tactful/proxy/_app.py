@@ -11,9 +11,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hmac
 import logging
+import os
 import time
 from dataclasses import replace
 
@@ -37,7 +39,7 @@ from tactful.core import (
 )
 from tactful.playbook_file import read_playbook
 
-from ._config import ConfigError, ProxyConfig, secret_file
+from ._config import ConfigError, ProxyConfig
 from ._edge import (
     MESSAGE_KEY,
     SUBJECT_KEY,
@@ -52,18 +54,25 @@ from ._edge import (
 from ._errors import BadRequest, ProxyError, RateLimited
 from ._metrics import Metrics
 from ._outbox import Outbox
-from ._protect import MessageCache, TokenBuckets, VisitorTokens
-from ._store import open_store, spend_day
+from ._protect import VisitorTokens
+from ._shared import open_state
+from ._store import BackendDown, open_store, spend_day
 from ._words import Words
-from ._writers import Writer, make_writer
+from ._writers import make_writer
 
 log = logging.getLogger("tactful.proxy")
 
 
 class Proxy:
-    """Everything one proxy process holds; the routes are its methods."""
+    """Everything one proxy process holds; the routes are its methods.
 
-    def __init__(self, config: ProxyConfig, playbook: Playbook, writer: Writer, clock=time.time):
+    ``store`` keeps durable records and the spend (SQLite, or PostgreSQL with ``database_url``);
+    ``state`` the fast shared facts (this process's memory, or Redis with ``redis_url``). Both are
+    opened by ``start()``, which the app's lifespan runs.
+    """
+
+    def __init__(self, config: ProxyConfig, playbook: Playbook, transport: httpx.AsyncBaseTransport | None = None,
+                 clock=time.time):  # fmt: skip
         held = [t.id for t in playbook.triggers if t.followup.held_by_server]
         if held:
             raise ConfigError(f"triggers {', '.join(held)}: this is the browser's copy of the playbook (its follow-up "
@@ -73,19 +82,47 @@ class Proxy:
         self.clock = clock
         self.metrics = Metrics()
         self.store = open_store(config)
-        secret = config.token_secret or secret_file(config.data_dir, "token")
-        self.tokens = VisitorTokens(secret, config.token_ttl, clock)
-        if not config.webhook_secret:
-            self.config = config = replace(config, webhook_secret=secret_file(config.data_dir, "webhook"))
-        self.by_ip = TokenBuckets(config.ip_per_minute)
-        self.by_visitor = TokenBuckets(config.visitor_per_minute)
-        self.minting = TokenBuckets(config.tokens_per_minute)  # visitor tokens per client address
-        self.words = Words(playbook, writer, self.store, MessageCache(config.cache_ttl, config.cache_entries),
-                           self.metrics, config, clock)  # fmt: skip
-        self.writer = writer
+        self.state = open_state(config, self.metrics)
+        self.writer = make_writer(config, self.state, transport)
+        self.words = Words(playbook, self.writer, self.store, self.state, self.metrics, config, clock)
         self.outbox = Outbox(self.store, self.metrics, config, clock)
-        self.metrics.gauge("tactful_outbox_rows", lambda: {(("state", k),): v for k, v in self.store.outbox_counts().items()})
-        self.metrics.gauge("tactful_spend_usd_today", lambda: {(): self.store.spend(spend_day(self.clock()))["spent"]})
+        self.tokens: VisitorTokens | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.per_minute = {"ip": config.ip_per_minute, "visitor": config.visitor_per_minute,
+                           "mint": config.tokens_per_minute}  # fmt: skip
+        self.metrics.gauge("tactful_outbox_rows", self._outbox_rows)
+        self.metrics.gauge("tactful_spend_usd_today", self._spend_today)
+
+    async def start(self) -> None:
+        self.loop = asyncio.get_running_loop()  # the loop serving this proxy (for callers on other threads)
+        await self.store.start()
+        await self.state.start()
+        # Every replica must sign and check tokens and webhooks with the same secrets: from the
+        # environment, or made once and kept by the store (with PostgreSQL, shared by all replicas).
+        secret = self.config.token_secret or await self.store.secret("token")
+        self.tokens = VisitorTokens(secret, self.config.token_ttl, self.clock)
+        if not self.config.webhook_secret:
+            self.config = replace(self.config, webhook_secret=await self.store.secret("webhook"))
+            self.outbox.config = self.config
+        self.outbox.start()
+
+    async def stop(self) -> None:
+        await self.outbox.stop()
+        await self.writer.aclose()
+        await self.state.close()
+        await self.store.close()
+
+    async def _outbox_rows(self) -> dict:
+        return {(("state", k),): v for k, v in (await self.store.outbox_counts()).items()}
+
+    async def _spend_today(self) -> dict:
+        return {(): (await self.store.spend(spend_day(self.clock())))["spent"]}
+
+    async def limit(self, bucket: str, key: str) -> float:
+        return await self.state.take(bucket, key, self.per_minute[bucket])
+
+    def verify(self, token: str) -> str | None:
+        return self.tokens.verify(token) if self.tokens is not None else None
 
     def origin_allowed(self, _scope, origin: str) -> bool:
         # The proxy's own origin comes from configuration: a Host header is the client's to choose
@@ -94,8 +131,7 @@ class Proxy:
 
     def edge(self, app):
         """The HTTP edge around the router, outermost first (see ``_edge``)."""
-        limits = RateLimit(app, ENDPOINTS, self.by_ip, self.by_visitor, self.tokens, self.config.trusted_proxies,
-                           self.minting)  # fmt: skip
+        limits = RateLimit(app, ENDPOINTS, self.limit, self.verify, self.config.trusted_proxies)
         decoder = BodyDecoder(app, ENDPOINTS, self.config.max_body, limits, self.config.require_token,
                               self.config.body_timeout)  # fmt: skip
         limits.app = decoder
@@ -104,6 +140,8 @@ class Proxy:
     # -- handlers: each sees one decoded, validated wire message ------------------
 
     async def token(self, _message: None, _subject: str) -> Response:
+        if self.tokens is None:
+            raise BackendDown("the proxy is starting")
         token = self.tokens.issue()
         return msgpack_response(TokenReply(token=token, expires=int(self.clock() + self.config.token_ttl)))
 
@@ -120,10 +158,10 @@ class Proxy:
         if message.consent is not True:
             raise BadRequest("consent to be contacted must be given explicitly (consent: true)")
         email = checked_email(message.email)
-        known = self.store.lead_id(email, trig.id)
+        known = await self.store.lead_id(email, trig.id)
         if known is not None:
             return msgpack_response(LeadReply(id=known, status="stored"))
-        self.limit_leads(subject)
+        await self.limit_leads(subject)
         targets = []
         if trig.followup.webhook:
             targets.append(("webhook", trig.followup.webhook))
@@ -131,37 +169,40 @@ class Proxy:
             targets.append(("email", trig.followup.email))
         lead = {"email": email, "trigger": trig.id, "page_kind": message.page_kind,
                 "session": subject, "locale": message.locale}  # fmt: skip
-        lead_id, created = self.store.add_lead(lead, targets, self.clock())
+        lead_id, created = await self.store.add_lead(lead, targets, self.clock())
         if created:
             self.metrics.inc("tactful_leads_total", trigger=trig.id)
-            self.outbox.wake.set()
+            self.outbox.nudge()
         return msgpack_response(LeadReply(id=lead_id, status="stored"))
 
-    def limit_leads(self, subject: str) -> None:
+    async def limit_leads(self, subject: str) -> None:
         """A visitor leaves a few leads a day; all visitors together a bounded number (a flood is an alert)."""
         day_ago = self.clock() - 86400
-        if self.store.leads_since(day_ago, subject) >= self.config.leads_per_visitor:
+        if await self.store.leads_since(day_ago, subject) >= self.config.leads_per_visitor:
             self.metrics.inc("tactful_leads_refused_total", reason="visitor")
             raise RateLimited("this visitor already left the day's leads", 3600)
-        if self.store.leads_since(day_ago) >= self.config.leads_per_day:
+        if await self.store.leads_since(day_ago) >= self.config.leads_per_day:
             self.metrics.inc("tactful_leads_refused_total", reason="daily")
             log.error("ALERT lead flood: %d leads in the last day, the daily limit; refusing more", self.config.leads_per_day)
             raise RateLimited("the day's leads are full", 3600)
 
     async def outcome(self, beacon: OutcomeBeacon, _subject: str) -> Response:
-        self.store.upsert_outcome(beacon, self.clock())
+        await self.store.upsert_outcome(beacon, self.clock())
         self.metrics.inc("tactful_outcomes_total", arm=beacon.arm)
         return Response(status_code=204)
 
     async def healthz(self, _request: Request) -> Response:
-        return JSONResponse({"status": "ok", "writer": self.writer.name})
+        # Liveness of this process only: it never waits on a backend (a load balancer that took every
+        # replica out because PostgreSQL blinked would turn a degraded service into none).
+        return JSONResponse({"status": "ok", "writer": self.writer.name, "store": self.store.name,
+                             "state": self.state.name, "process": os.getpid()})  # fmt: skip
 
     async def prometheus(self, request: Request) -> Response:
         wanted = self.config.metrics_token
         given = request.headers.get("authorization", "")
         if wanted and not hmac.compare_digest(given.encode(), f"Bearer {wanted}".encode()):
             return JSONResponse({"error": "metrics need the bearer token (TACTFUL_METRICS_TOKEN)"}, status_code=401)
-        return PlainTextResponse(self.metrics.render(), media_type="text/plain; version=0.0.4")
+        return PlainTextResponse(await self.metrics.render(), media_type="text/plain; version=0.0.4")
 
     def routes(self) -> list[Route]:
         handlers = {"token": self.token, "message": self.message, "reply": self.reply, "lead": self.lead,
@@ -214,17 +255,15 @@ def create_app(
         if config.playbook is None:
             raise ConfigError("no playbook: set server.playbook in tactful.toml, TACTFUL_PLAYBOOK, or --playbook")
         playbook = read_playbook(config.playbook)
-    proxy = Proxy(config, playbook, make_writer(config, transport), clock)
+    proxy = Proxy(config, playbook, transport, clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
-        proxy.outbox.start()
+        await proxy.start()
         try:
             yield
         finally:
-            await proxy.outbox.stop()
-            await proxy.writer.aclose()
-            proxy.store.close()
+            await proxy.stop()
 
     async def proxy_error(_request: Request, err: Exception) -> Response:
         # A handler's refusal (e.g. not a lead trigger): the same 4xx the edge renders.

@@ -45,6 +45,11 @@ class ProxyConfig:
     body_timeout: float = 10.0  # seconds to send its body
     idle_timeout: float = 5.0  # seconds a kept-alive connection may idle
     max_connections: int = 2000
+    workers: int = 1  # processes serving one port (`tactful serve --workers N`)
+    # shared backends (many replicas): PostgreSQL for records and spend, Redis for limits, cache, breaker, chats
+    database_url: str = field(default="", repr=False)  # "" = the SQLite file in data_dir
+    redis_url: str = field(default="", repr=False)  # "" = each process's own memory
+    redis_prefix: str = "tactful:"  # every Redis key starts with it (several sites may share one Redis)
     # model
     provider: str = ""  # "" = choose from the environment; "template" | "anthropic" | "openai"
     model: str = "claude-haiku-4-5"
@@ -70,6 +75,7 @@ class ProxyConfig:
     max_turns: int = 6
     # lead delivery and lead limits
     retry_for: float = 86400.0  # seconds a lead keeps being retried before it is a dead letter
+    lease: float = 60.0  # seconds a replica holds the outbox rows it claimed (a dead replica's come back then)
     backoff: float = 2.0  # first retry after this many seconds, doubling...
     max_backoff: float = 3600.0  # ...up to this
     leads_per_visitor: int = 5  # a day, per visitor token
@@ -91,7 +97,9 @@ class ProxyConfig:
 
 _SECTIONS = {
     "server": {"host", "port", "data_dir", "playbook", "public_origin", "allowed_origins", "trusted_proxies",
-               "require_token", "token_ttl", "header_timeout", "body_timeout", "idle_timeout", "max_connections"},
+               "require_token", "token_ttl", "header_timeout", "body_timeout", "idle_timeout", "max_connections",
+               "workers"},
+    "backends": {"database_url", "redis_url", "redis_prefix"},
     "model": {"provider", "model", "base_url", "timeout", "max_retries", "max_output_tokens",
               "breaker_failures", "breaker_cooldown", "max_in_flight", "model_per_minute"},
     "guard": {"claims"},
@@ -99,7 +107,7 @@ _SECTIONS = {
     "cache": {"cache_ttl", "cache_entries"},
     "limits": {"visitor_per_minute", "ip_per_minute", "tokens_per_minute", "max_body", "max_turns"},
     "leads": {"retry_for", "backoff", "max_backoff", "smtp_host", "smtp_port", "smtp_from", "leads_per_visitor",
-              "leads_per_day"},
+              "leads_per_day", "lease"},
     "retention": {"lead_retention_days", "outcome_retention_days"},
 }
 
@@ -203,9 +211,18 @@ def secret_file(data_dir: Path, name: str) -> str:
     private_dir(data_dir)
     path = data_dir / f"{name}.secret"
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never readable by others, not even briefly
+        # Written to a private temporary file, then linked into place: never readable by others, never
+        # seen half-written, and when several processes start at once the first link wins for all.
+        temporary = data_dir / f".{name}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(32))
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink()
     return path.read_text().strip()
 
 

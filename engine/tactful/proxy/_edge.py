@@ -31,7 +31,6 @@ from tactful.core import CONTENT_TYPE, WireError, decode
 
 from ._errors import BadRequest, BodyTimeout, Forbidden, ProxyError, RateLimited, TooLarge, Unsupported
 from ._metrics import Metrics
-from ._protect import TokenBuckets, VisitorTokens
 
 log = logging.getLogger("tactful.proxy")
 
@@ -83,8 +82,9 @@ def _error_body(reason: str) -> bytes:
 def error_parts(err: ProxyError) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     """Status, headers and body of the 4xx for ``err`` (the edge's and the handlers' one rendering)."""
     headers = [(b"content-type", b"application/json")]
-    if isinstance(err, RateLimited):
-        headers.append((b"retry-after", f"{max(1, round(err.retry_after))}".encode()))
+    retry_after = getattr(err, "retry_after", None)  # a 429, or a 503 while a backend is away
+    if retry_after is not None:
+        headers.append((b"retry-after", f"{max(1, round(retry_after))}".encode()))
     return err.status, headers, _error_body(err.reason)
 
 
@@ -218,18 +218,21 @@ def client_address(scope: Scope, trusted: tuple[str, ...]) -> str:
     return peer
 
 
+Limit = Callable[[str, str], Awaitable[float]]  # (bucket, key) -> 0 when allowed, else seconds to wait
+Verify = Callable[[str], "str | None"]  # a visitor token -> its subject, or None
+
+
 class RateLimit(_Layer):
     """Token buckets per client address and per visitor, before the body is read; minting visitor
-    tokens has its own, smaller bucket per address."""
+    tokens has its own, smaller bucket per address. The buckets are the shared state's (``_shared``):
+    with Redis, every replica counts against the same ones."""
 
-    def __init__(self, app: ASGIApp, endpoints: dict[str, Endpoint], by_ip: TokenBuckets, by_visitor: TokenBuckets,
-                 tokens: VisitorTokens, trusted: tuple[str, ...] = (), minting: TokenBuckets | None = None):  # fmt: skip
+    def __init__(self, app: ASGIApp, endpoints: dict[str, Endpoint], limit: Limit, verify: Verify,
+                 trusted: tuple[str, ...] = ()):  # fmt: skip
         super().__init__(app, endpoints)
-        self.by_ip = by_ip
-        self.by_visitor = by_visitor
-        self.tokens = tokens
+        self.limit = limit
+        self.verify = verify
         self.trusted = trusted
-        self.minting = minting
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         endpoint = self.endpoint(scope)
@@ -238,24 +241,24 @@ class RateLimit(_Layer):
             return
         address = client_address(scope, self.trusted)
         scope["tactful.address"] = address
-        wait = self.by_ip.take(address)
+        wait = await self.limit("ip", address)
         if wait:
             raise RateLimited("too many requests from this address", wait)
-        if endpoint.name == "token" and self.minting is not None and scope["method"] == "POST":
-            wait = self.minting.take(address)
+        if endpoint.name == "token" and scope["method"] == "POST":
+            wait = await self.limit("mint", address)
             if wait:
                 raise RateLimited("too many visitor tokens for this address", wait)
         token = bearer(scope)
         if endpoint.need_token and token is not None:
-            subject = self.tokens.verify(token)
+            subject = self.verify(token)
             if subject is None:
                 raise Forbidden("the visitor token is forged, malformed or expired (POST /v1/token)")
-            self.limit_visitor(subject)
+            await self.limit_visitor(subject)
             scope[SUBJECT_KEY] = subject
         await self.app(scope, receive, send)
 
-    def limit_visitor(self, subject: str) -> None:
-        wait = self.by_visitor.take(subject)
+    async def limit_visitor(self, subject: str) -> None:
+        wait = await self.limit("visitor", subject)
         if wait:
             raise RateLimited("too many requests from this visitor", wait)
 
@@ -285,7 +288,7 @@ class BodyDecoder(_Layer):
                 raise BadRequest(str(err)) from err
         scope[MESSAGE_KEY] = message
         if endpoint.need_token and SUBJECT_KEY not in scope:
-            self.visitor_from_body(scope, getattr(message, "token", None))
+            await self.visitor_from_body(scope, getattr(message, "token", None))
         await self.app(scope, receive, send)
 
     async def read(self, scope: Scope, receive: Receive) -> bytes:
@@ -312,12 +315,12 @@ class BodyDecoder(_Layer):
             more = message.get("more_body", False)
         return b"".join(chunks)
 
-    def visitor_from_body(self, scope: Scope, token: str | None) -> None:
+    async def visitor_from_body(self, scope: Scope, token: str | None) -> None:
         """A token sent in the body (older browsers' way): checked and limited after decoding."""
-        subject = self.limits.tokens.verify(token) if token else None
+        subject = self.limits.verify(token) if token else None
         if subject is None:
             if self.require_token:
                 raise Forbidden("a valid visitor token is required (POST /v1/token)")
             subject = scope.get("tactful.address", "unknown")
-        self.limits.limit_visitor(subject)
+        await self.limits.limit_visitor(subject)
         scope[SUBJECT_KEY] = subject

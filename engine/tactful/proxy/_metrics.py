@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -22,7 +23,9 @@ class Metrics:
     def value(self, name: str, **labels: str) -> float:
         return self.counters.get((name, tuple(sorted(labels.items()))), 0.0)
 
-    def render(self) -> str:
+    async def render(self) -> str:
+        """The text format; a gauge may be a coroutine function (it reads a store), and one that
+        fails is left out rather than failing the scrape."""
         lines = []
         seen = set()
         for (name, labels), value in sorted(self.counters.items()):
@@ -32,7 +35,13 @@ class Metrics:
             label = ",".join(f'{k}="{v}"' for k, v in labels)
             lines.append(f"{name}{{{label}}} {value:g}" if label else f"{name} {value:g}")
         for name, read in sorted(self.gauges.items()):
-            for labels, value in read().items():
+            try:
+                values = read()
+                values = await values if inspect.isawaitable(values) else values
+            except Exception:  # noqa: BLE001 - a backend that is away: /metrics still answers
+                self.inc("tactful_metrics_gauge_failures_total", gauge=name)
+                continue
+            for labels, value in values.items():
                 label = ",".join(f'{k}="{v}"' for k, v in labels)
                 lines.append(f"{name}{{{label}}} {value:g}" if label else f"{name} {value:g}")
         return "\n".join(lines) + "\n"

@@ -9,8 +9,10 @@ with exponential backoff (``backoff`` doubling up to ``max_backoff``) for
 reason, counted in /metrics and logged; ``tactful leads retry`` puts dead letters
 back. One row's failure is that row's alone: whatever a target or an address
 does, the pass goes on to the next row. If the process dies mid-delivery, the
-row is still pending and is delivered after restart: at least once on the wire,
-exactly once by its idempotency key at the receiver.
+row is still pending and is delivered after restart (or by another replica once its
+lease expires): at least once on the wire, exactly once by its idempotency key at the
+receiver. Every replica works the outbox; a row is claimed with a lease before delivery,
+so two replicas never deliver it at the same time.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from email.message import EmailMessage
 import httpx
 
 from ._metrics import Metrics
-from ._store import Delivery, Store
+from ._store import BackendDown, Delivery, Store
 
 log = logging.getLogger("tactful.proxy")
 
@@ -73,8 +75,10 @@ class Outbox:
             try:
                 await self.deliver_due()
                 if self.clock() >= next_purge:
-                    self.purge()
+                    await self.purge()
                     next_purge = self.clock() + PURGE_EVERY
+            except BackendDown as err:  # the store is away: rows stay pending (or leased) until it is back
+                log.warning("outbox pass skipped: %s", err.reason)
             except Exception:  # the loop must survive anything a target does; the row stays pending
                 log.exception("outbox pass failed")
             try:
@@ -84,23 +88,25 @@ class Outbox:
             self.wake.clear()
 
     async def deliver_due(self) -> int:
-        done = 0
-        for delivery in self.store.due(self.clock()):
-            try:
-                await self._deliver(delivery)
-            except Exception as exc:  # noqa: BLE001 - one row's failure, whatever it is, is that row's alone
-                self._failed(delivery, f"{type(exc).__name__}: {exc}", getattr(exc, "permanent", False))
-            else:
-                self.store.delivered(delivery.id)
-                self.metrics.inc("tactful_leads_delivered_total", target=delivery.target)
-                done += 1
-        return done
+        """Claim the rows due now (a lease other replicas respect) and deliver them side by side."""
+        claimed = await self.store.claim_due(self.clock(), self.config.lease)
+        return sum(await asyncio.gather(*(self._one(delivery) for delivery in claimed)))
 
-    def purge(self) -> tuple[int, int]:
+    async def _one(self, delivery: Delivery) -> int:
+        try:
+            await self._deliver(delivery)
+        except Exception as exc:  # noqa: BLE001 - one row's failure, whatever it is, is that row's alone
+            await self._failed(delivery, f"{type(exc).__name__}: {exc}", getattr(exc, "permanent", False))
+            return 0
+        await self.store.delivered(delivery.id)
+        self.metrics.inc("tactful_leads_delivered_total", target=delivery.target)
+        return 1
+
+    async def purge(self) -> tuple[int, int]:
         """Retention: leads and outcomes older than their configured days are deleted (a lead still
         waiting for delivery is kept until it is delivered or dead)."""
         now = self.clock()
-        leads, outcomes = self.store.purge_older(now - self.config.lead_retention_days * 86400,
+        leads, outcomes = await self.store.purge_older(now - self.config.lead_retention_days * 86400,
                                                  now - self.config.outcome_retention_days * 86400)  # fmt: skip
         if leads or outcomes:
             self.metrics.inc("tactful_purged_total", leads, record="lead")
@@ -114,16 +120,16 @@ class Outbox:
         else:
             await asyncio.to_thread(self._email, delivery)
 
-    def _failed(self, delivery: Delivery, reason: str, permanent: bool = False) -> None:
+    async def _failed(self, delivery: Delivery, reason: str, permanent: bool = False) -> None:
         now, attempts = self.clock(), delivery.attempts + 1
         wait = min(self.config.backoff * 2 ** (attempts - 1), self.config.max_backoff)
         if permanent or now + wait - delivery.retry_from > self.config.retry_for:
-            self.store.failed(delivery.id, reason, None)
+            await self.store.failed(delivery.id, reason, None)
             self.metrics.inc("tactful_leads_dead_total", target=delivery.target)
             log.error("lead %s to %s is a dead letter after %d attempts over %.0f s: %s",
                       delivery.lead_id, delivery.target, attempts, now - delivery.retry_from, reason)  # fmt: skip
         else:
-            self.store.failed(delivery.id, reason, now + wait)
+            await self.store.failed(delivery.id, reason, now + wait)
             self.metrics.inc("tactful_leads_retries_total", target=delivery.target)
 
     async def _webhook(self, delivery: Delivery) -> None:

@@ -29,9 +29,9 @@ from ._config import ProxyConfig, load_config
 from ._errors import BadRequest, WriterError
 from ._guard import DEFAULT_CLAIMS, Policy, check, clean
 from ._metrics import Metrics
-from ._protect import MessageCache, TokenBuckets
 from ._scope import support_topic
-from ._store import Store, spend_day
+from ._shared import LocalState, SharedState
+from ._store import BackendDown, Store, open_store, spend_day
 from ._writers import StandInWriter, Writer, Written
 
 log = logging.getLogger("tactful.proxy")
@@ -46,7 +46,6 @@ SYSTEM = """You write the words of a shop's proactive chat. Rules you never brea
 - If you cannot help within scope, say briefly that the support team can help."""
 
 LOCALES = ("en", "de", "fr", "es", "it", "nl", "pt", "sv", "da", "nb", "fi", "pl")  # what the model writes
-MAX_TURNS_KEPT = 8
 
 
 def supported_locale(locale: str | None, supported: tuple[str, ...] = LOCALES) -> str:
@@ -58,50 +57,22 @@ def supported_locale(locale: str | None, supported: tuple[str, ...] = LOCALES) -
     return language if language in supported else supported[0]
 
 
-class Conversations:
-    """The chat turns of each visitor (token subject) and trigger, kept by the server.
-
-    The browser's account of the history and the turn count is never trusted: a replayed
-    request cannot reset a conversation, and the turn limit counts what the server answered.
-    """
-
-    def __init__(self, ttl: float, clock=time.time, max_entries: int = 50_000):
-        self.ttl = ttl
-        self.clock = clock
-        self.max_entries = max_entries
-        self.turns: dict[tuple[str, str], tuple[float, list[tuple[str, str]]]] = {}
-
-    def history(self, subject: str, trigger: str) -> list[tuple[str, str]]:
-        kept = self.turns.get((subject, trigger))
-        if kept is None or kept[0] < self.clock():
-            return []
-        return kept[1]
-
-    def add(self, subject: str, trigger: str, visitor: str, agent: str) -> None:
-        turns = [*self.history(subject, trigger), ("visitor", visitor), ("agent", agent)][-2 * MAX_TURNS_KEPT :]
-        self.turns[(subject, trigger)] = (self.clock() + self.ttl, turns)
-        if len(self.turns) > self.max_entries:  # drop the stalest conversations
-            for key, _ in sorted(self.turns.items(), key=lambda item: item[1][0])[: len(self.turns) // 10]:
-                del self.turns[key]
-
-    def answered(self, subject: str, trigger: str) -> int:
-        return len(self.history(subject, trigger)) // 2
-
-
 class Words:
-    def __init__(self, playbook: Playbook, writer: Writer, store: Store, cache: MessageCache, metrics: Metrics,
-                 config, clock=time.time):  # fmt: skip
+    """Words for decisions and answers for the chat, through the cache, the spend cap, the model, the
+    guard and the template. Shared facts (cache, limits, breaker, chat turns) live in ``state``; the
+    spend in ``store``."""
+
+    def __init__(self, playbook: Playbook, writer: Writer, store: Store, state: SharedState, metrics: Metrics,
+                 config: ProxyConfig, clock=time.time):  # fmt: skip
         self.playbook = playbook
         self.writer = writer
         self.store = store
-        self.cache = cache
+        self.state = state
         self.metrics = metrics
         self.config = config
         self.clock = clock
-        self.policy = Policy(claims=DEFAULT_CLAIMS + tuple(getattr(config, "claims", ())), system_prompt=SYSTEM)
-        self.in_flight = asyncio.Semaphore(max(1, int(getattr(config, "max_in_flight", 16))))
-        self.model_rate = TokenBuckets(float(getattr(config, "model_per_minute", 600.0)), clock=time.monotonic)
-        self.conversations = Conversations(float(getattr(config, "token_ttl", 3600.0)), clock)
+        self.policy = Policy(claims=DEFAULT_CLAIMS + tuple(config.claims), system_prompt=SYSTEM)
+        self.in_flight = asyncio.Semaphore(max(1, int(config.max_in_flight)))
 
     def _trigger(self, trigger_id: str, offer_id: str | None):
         trig = self.playbook.trigger(trigger_id)
@@ -124,8 +95,8 @@ class Words:
         product = request.product if self.playbook.privacy == "context" else None
         template = trig.render({"product": product or "this item"})
         language = supported_locale(request.locale)
-        key = ("message", trig.id, request.page_kind, language, (product or "").lower())
-        cached = self.cache.get(key)
+        key = json.dumps(["message", trig.id, request.page_kind, language, (product or "").lower()], ensure_ascii=False)
+        cached = await self.state.cache_get(key)
         if cached is not None:
             self.metrics.inc("tactful_messages_total", source="cache")
             return MessageReply(text=cached, source="cache", trigger=trig.id)
@@ -136,7 +107,7 @@ class Words:
         if text is None:
             self.metrics.inc("tactful_messages_total", source="template")
             return MessageReply(text=template, source="template", trigger=trig.id)
-        self.cache.put(key, text)
+        await self.state.cache_put(key, text)
         self.metrics.inc("tactful_messages_total", source="model")
         return MessageReply(text=text, source="model", trigger=trig.id)
 
@@ -150,12 +121,13 @@ class Words:
                 text=f"The support team handles {topic} best; they can help you here.",
                 source="template", route="support", link=link,
             )  # fmt: skip
-        if self.conversations.answered(subject, trig.id) >= self.config.max_turns:
+        earlier = await self.state.turns(subject, trig.id)
+        if len(earlier) // 2 >= self.config.max_turns:
             self.metrics.inc("tactful_replies_total", route="turn_limit")
             return ReplyReply(text="Let's continue with the support team, who can go into detail.",
                               source="template", route="support", link=link)  # fmt: skip
         product = request.product if self.playbook.privacy == "context" else None
-        history = [{"from": role, "text": text[:400]} for role, text in self.conversations.history(subject, trig.id)]
+        history = [{"from": role, "text": text[:400]} for role, text in earlier]
         user = json.dumps({"page": request.page_kind, "product": product or "not shared",
                            "language": supported_locale(request.locale), "suggested_questions": list(trig.questions),
                            "earlier_turns": history, "visitor_question": request.text}, ensure_ascii=False)  # fmt: skip
@@ -165,7 +137,7 @@ class Words:
             return ReplyReply(text="Good question! The team can answer it precisely; meanwhile the product "
                               "details on this page cover sizes and materials.", source="template", route="agent",
                               link=link)  # fmt: skip
-        self.conversations.add(subject, trig.id, request.text, text)
+        await self.state.add_turn(subject, trig.id, request.text, text)
         self.metrics.inc("tactful_replies_total", route="agent")
         return ReplyReply(text=text, source="model", route="agent")
 
@@ -175,7 +147,7 @@ class Words:
         tokens_in = len((SYSTEM + user).encode("utf-8")) + PROMPT_OVERHEAD
         return (tokens_in * price_in + self.config.max_output_tokens * price_out) / 1e6, tokens_in
 
-    def _settle(self, day: str, reserved: float, written: Written | None, tokens_in: int, called: bool) -> None:
+    async def _settle(self, day: str, reserved: float, written: Written | None, tokens_in: int, called: bool) -> None:
         """Charge what the call cost: the reported usage, clamped to what was reserved (all of it
         when the provider reports nothing usable, or more than the proxy allowed)."""
         price_in, price_out = self.config.price(self.writer.model)
@@ -192,18 +164,31 @@ class Words:
         self.metrics.inc("tactful_model_tokens_total", used_in, direction="input")
         self.metrics.inc("tactful_model_tokens_total", used_out, direction="output")
         self.metrics.inc("tactful_model_cost_usd_total", actual)
-        self.store.settle(day, reserved, actual, used_in, used_out, calls=int(called))
+        await self.store.settle(day, reserved, actual, used_in, used_out, calls=int(called))
+
+    async def _settle_safely(self, day: str, reserved: float, written: Written | None, tokens_in: int,
+                             called: bool) -> None:  # fmt: skip
+        try:
+            await self._settle(day, reserved, written, tokens_in, called)
+        except BackendDown as err:  # the reservation stays counted: the cap errs on the safe side
+            log.error("a model call's spend could not be settled (%s); its reservation stays counted", err.reason)
 
     async def _model(self, user: str, purpose: str) -> str | None:
         """Model words that pass the guard, or None (the caller uses the template)."""
         if self.writer.name == "template":
             return None
-        if self.model_rate.take("model"):
+        if await self.state.take("model", "all", self.config.model_per_minute):
             self.metrics.inc("tactful_model_skipped_total", reason="rate")
             return None
         worst, tokens_in = self._worst_case(user)
         day = spend_day(self.clock())
-        if not self.store.reserve(day, worst, self.config.daily_usd):
+        try:
+            reserved = await self.store.reserve(day, worst, self.config.daily_usd)
+        except BackendDown as err:  # no spend can be reserved, so no call is made: the template
+            self.metrics.inc("tactful_model_skipped_total", reason="store")
+            log.warning("spend cannot be reserved, using the template: %s", err.reason)
+            return None
+        if not reserved:
             self.metrics.inc("tactful_model_skipped_total", reason="budget")
             return None
         written, called = None, False
@@ -218,7 +203,7 @@ class Words:
             self.metrics.inc("tactful_model_failures_total", purpose=purpose)
             log.warning("model call failed, using the template: %s", err.reason)
         finally:
-            self._settle(day, worst, written, tokens_in, called)
+            await self._settle_safely(day, worst, written, tokens_in, called)
         if written is None:
             return None
         problem = check(written.text, self.policy)
@@ -256,9 +241,9 @@ def _offer_facts(offer) -> dict | None:
 
 def create_words(config: ProxyConfig, playbook: Playbook, writer: Writer, store: Store,
                  clock=time.time, metrics: Metrics | None = None) -> Words:  # fmt: skip
-    """The message path on its own (cache, spend cap, model, guard, template), outside an HTTP server."""
-    cache = MessageCache(config.cache_ttl, config.cache_entries, clock=clock)
-    return Words(playbook, writer, store, cache, metrics or Metrics(), config, clock)
+    """The message path on its own (cache, spend cap, model, guard, template), outside an HTTP server.
+    ``store`` must be started; the shared state is this process's own, on ``clock``."""
+    return Words(playbook, writer, store, LocalState(config, clock=clock), metrics or Metrics(), config, clock)
 
 
 def price_requests(
@@ -275,23 +260,25 @@ def price_requests(
     writer = writer or StandInWriter()
     calls_before = getattr(writer, "calls", 0)
     clock = {"now": requests[0][0] if requests else 0.0}
+    cost = [0.0]
     with tempfile.TemporaryDirectory() as tmp:
         overrides = {"cache_ttl": cache_ttl} if cache_ttl is not None else {}
         config = load_config(None, env={}, data_dir=Path(tmp), daily_usd=1e9, **overrides)
-        store = Store(Path(tmp) / "priced.sqlite3")
-        words = create_words(config, playbook, writer, store, clock=lambda: clock["now"])
 
         async def ask() -> None:
-            for at, request in requests:
-                clock["now"] = at
-                await words.message(request)
+            store = open_store(config)
+            await store.start()
+            try:
+                words = create_words(config, playbook, writer, store, clock=lambda: clock["now"])
+                for at, request in requests:
+                    clock["now"] = at
+                    await words.message(request)
+                cost[0] = (await store.spend_total())["spent"]
+            finally:
+                await store.close()
 
-        try:
-            _run(ask())
-            cost = store.spend_total()["spent"]
-        finally:
-            store.close()
-    return getattr(writer, "calls", 0) - calls_before, cost
+        _run(ask())
+    return getattr(writer, "calls", 0) - calls_before, cost[0]
 
 
 def _run(coroutine) -> None:

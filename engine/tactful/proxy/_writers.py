@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 from dataclasses import dataclass
+from typing import Protocol
 
 import httpx
 
@@ -81,28 +81,13 @@ class StandInWriter(Writer):
         return Written(self.text, self.input_tokens, self.output_tokens, self.model)
 
 
-class Breaker:
-    """Opens after ``threshold`` consecutive failures, for ``cooldown`` seconds."""
+class Breaker(Protocol):
+    """The model's circuit breaker, as the shared state keeps it (``_shared``): every replica's
+    failures count, and an open breaker stops every replica's calls."""
 
-    def __init__(self, threshold: int, cooldown: float, clock=time.monotonic):
-        self.threshold = threshold
-        self.cooldown = cooldown
-        self.clock = clock
-        self.failures = 0
-        self.open_until = 0.0
+    async def breaker_open(self) -> bool: ...
 
-    @property
-    def open(self) -> bool:
-        return self.clock() < self.open_until
-
-    def record(self, ok: bool) -> None:
-        if ok:
-            self.failures = 0
-            return
-        self.failures += 1
-        if self.failures >= self.threshold:
-            self.open_until = self.clock() + self.cooldown
-            self.failures = 0
+    async def breaker_record(self, ok: bool) -> None: ...
 
 
 class HttpWriter(Writer):
@@ -134,7 +119,7 @@ class HttpWriter(Writer):
         raise NotImplementedError
 
     async def write(self, system: str, user: str, max_tokens: int) -> Written:
-        if self.breaker.open:
+        if await self.breaker.breaker_open():
             raise WriterError("circuit open: the model failed repeatedly")
         last = "no attempt"
         for attempt in range(self.retries + 1):
@@ -151,9 +136,9 @@ class HttpWriter(Writer):
                     try:
                         written = self.parse(response.json())
                     except (ValueError, KeyError, IndexError, TypeError, OverflowError) as exc:
-                        self.breaker.record(False)
+                        await self.breaker.breaker_record(False)
                         raise WriterError(f"garbage from the model: {type(exc).__name__}") from exc
-                    self.breaker.record(True)
+                    await self.breaker.breaker_record(True)
                     return written
                 last = f"HTTP {response.status_code}"
                 if response.status_code != 429 and response.status_code < 500:
@@ -165,7 +150,7 @@ class HttpWriter(Writer):
                 if wait > MAX_RETRY_WAIT:
                     break
                 await asyncio.sleep(wait * (0.8 + 0.4 * random.random()))
-        self.breaker.record(False)
+        await self.breaker.breaker_record(False)
         raise WriterError(f"model call failed: {last}")
 
 
@@ -223,9 +208,8 @@ class OpenAIWriter(HttpWriter):
                        str(data.get("model", self.model)))  # fmt: skip
 
 
-def make_writer(config, transport: httpx.AsyncBaseTransport | None = None) -> Writer:
+def make_writer(config, breaker: Breaker, transport: httpx.AsyncBaseTransport | None = None) -> Writer:
     if config.provider == "template":
         return TemplateWriter()
-    breaker = Breaker(config.breaker_failures, config.breaker_cooldown)
     cls = AnthropicWriter if config.provider == "anthropic" else OpenAIWriter
     return cls(config.base_url, config.api_key, config.model, config.timeout, config.max_retries, breaker, transport)
