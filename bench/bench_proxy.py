@@ -1,24 +1,24 @@
 """The proxy, measured side by side in one run.
 
 1. The cached /v1/message path under load on loopback vs a bare ASGI hello-world served
-   by the same server (uvicorn) with the same client: throughput and p50/p99 latency, and
-   their ratios.
+   by the same server (uvicorn), both driven by the same raw load generator in a process of
+   its own (``loadgen.py``; an HTTP client library would be the bottleneck): throughput and
+   p50/p99 latency, and their ratios. The proxy writes with a stand-in model server, so the
+   measured requests are real cache hits (checked: ``source == "cache"``), not the template.
 2. Model calls saved by the message cache over a replayed synthetic day: every intervention
    the engine makes for a day of synthetic traffic asks for words; how many reach the model?
 
-    python bench/bench_proxy.py [--requests 3000] [--concurrency 32] [--sessions 5000]
+    python bench/bench_proxy.py [--seconds 5] [--connections 64] [--sessions 5000]
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,60 +26,13 @@ sys.path[:0] = [str(ROOT / "engine"), str(ROOT / "bench")]
 
 import httpx  # noqa: E402
 import msgpack  # noqa: E402
+from loadgen import run_load  # noqa: E402
+from serving import free_port, stand_in_model, start_hello, stop, wait_up  # noqa: E402
 
-from tactful.core import CONTENT_TYPE, Replay, TokenReply, decode, message_request  # noqa: E402
+from tactful.core import CONTENT_TYPE, MessageReply, Replay, TokenReply, decode, message_request  # noqa: E402
 from tactful.lift import random_visit  # noqa: E402
 from tactful.playbook_file import read_playbook  # noqa: E402
 from tactful.proxy import StandInWriter, price_requests  # noqa: E402
-
-HELLO = '''
-async def app(scope, receive, send):
-    if scope["type"] != "http":
-        return
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
-    await send({"type": "http.response.body", "body": b"hello"})
-'''
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_up(url: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
-
-
-async def load(url: str, make_body, requests: int, concurrency: int, method: str) -> dict:
-    latencies: list[float] = []
-    queue = iter(range(requests))
-
-    async def user(client: httpx.AsyncClient) -> None:
-        for _ in queue:
-            t0 = time.perf_counter()
-            if method == "POST":
-                response = await client.post(url, content=make_body(), headers={"content-type": CONTENT_TYPE})
-            else:
-                response = await client.get(url)
-            latencies.append(time.perf_counter() - t0)
-            if response.status_code != 200:
-                raise RuntimeError(f"{url}: HTTP {response.status_code}")
-
-    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=concurrency), timeout=30) as client:
-        start = time.perf_counter()
-        await asyncio.gather(*[user(client) for _ in range(concurrency)])
-        elapsed = time.perf_counter() - start
-    latencies.sort()
-    return {"rps": requests / elapsed, "p50_ms": latencies[len(latencies) // 2] * 1000,
-            "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000}  # fmt: skip
 
 
 def cache_day(sessions: int, privacy: str, ttl: float) -> dict:
@@ -106,49 +59,53 @@ def cache_day(sessions: int, privacy: str, ttl: float) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--requests", type=int, default=3000)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--sessions", type=int, default=5000)
     args = parser.parse_args()
 
+    model = stand_in_model()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        (tmp / "hello.py").write_text(HELLO)
-        proxy_port, hello_port = free_port(), free_port()
+        port = free_port()
         (tmp / "tactful.toml").write_text(
-            f'[server]\nport = {proxy_port}\ndata_dir = "{tmp / "data"}"\nplaybook = "{ROOT / "demo" / "playbook.toml"}"\n'
+            f'[server]\nport = {port}\ndata_dir = "{tmp / "data"}"\nplaybook = "{ROOT / "demo" / "playbook.toml"}"\n'
+            f'[model]\nprovider = "openai"\nmodel = "gpt-4o-mini"\nbase_url = "http://127.0.0.1:{model.server_address[1]}"\n'
             "[limits]\nvisitor_per_minute = 1e9\nip_per_minute = 1e9\n"
         )
-        uvicorn_args = ["--log-level", "warning", "--no-access-log"]
-        procs = [
-            subprocess.Popen([sys.executable, "-m", "tactful.cli", "serve", "--config", str(tmp / "tactful.toml")],
-                             stdout=subprocess.DEVNULL, cwd=ROOT),
-            subprocess.Popen([sys.executable, "-m", "uvicorn", "hello:app", "--port", str(hello_port), *uvicorn_args],
-                             cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
-        ]  # fmt: skip
+        env = {**os.environ, "OPENAI_API_KEY": "bench"}
+        proxy = subprocess.Popen([sys.executable, "-m", "tactful.cli", "serve", "--config", str(tmp / "tactful.toml")],
+                                 stdout=subprocess.DEVNULL, cwd=ROOT, env=env)  # fmt: skip
+        hello, hello_url = start_hello(tmp)
         try:
-            wait_up(f"http://127.0.0.1:{proxy_port}/healthz")
-            wait_up(f"http://127.0.0.1:{hello_port}/")
-            token = decode(TokenReply, httpx.post(f"http://127.0.0.1:{proxy_port}/v1/token").content).token
+            base = f"http://127.0.0.1:{port}"
+            wait_up(base + "/healthz")
+            token = decode(TokenReply, httpx.post(base + "/v1/token").content).token
             body = msgpack.packb({"v": 1, "trigger": "cart_exit", "kind": "discount", "page_kind": "cart",
-                                  "offer": "cart10", "locale": "en-GB", "token": token})  # fmt: skip
-            msg_url = f"http://127.0.0.1:{proxy_port}/v1/message"
-            asyncio.run(load(msg_url, lambda: body, 200, 8, "POST"))  # warm up: fills the cache
-            asyncio.run(load(f"http://127.0.0.1:{hello_port}/", None, 200, 8, "GET"))
-            hello = asyncio.run(load(f"http://127.0.0.1:{hello_port}/", None, args.requests, args.concurrency, "GET"))
-            cached = asyncio.run(load(msg_url, lambda: body, args.requests, args.concurrency, "POST"))
+                                  "offer": "cart10", "locale": "en-GB"})  # fmt: skip
+            headers = (f"content-type: {CONTENT_TYPE}", f"authorization: Bearer {token}")
+            plain = dict(h.split(": ", 1) for h in headers)
+            sources = [decode(MessageReply, httpx.post(base + "/v1/message", content=body, headers=plain).content).source
+                       for _ in range(3)]  # fmt: skip
+            if sources != ["model", "cache", "cache"] or model.calls != 1:
+                raise RuntimeError(f"not the cached path: {sources}, {model.calls} model calls")
+            hello_figures = run_load([hello_url], args.seconds, args.connections)
+            cached = run_load([base + "/v1/message"], args.seconds, args.connections, "POST", body, headers)
+            if model.calls != 1 or set(cached["statuses"]) != {"200"}:
+                raise RuntimeError(f"the load left the cached path: {model.calls} model calls, {cached['statuses']}")
         finally:
-            for p in procs:
-                p.terminate()
-                p.wait(10)
+            stop([proxy, hello])
+            model.shutdown()
 
     days = [(privacy, ttl, cache_day(args.sessions, privacy, ttl))
             for privacy in ("minimal", "context") for ttl in (3600.0, 86400.0)]  # fmt: skip
-    print(f"tactful proxy benchmark ({args.requests} requests, {args.concurrency} concurrent; loopback, one run)")
-    print(f"  bare ASGI hello-world: {hello['rps']:,.0f} req/s, p50 {hello['p50_ms']:.1f} ms, p99 {hello['p99_ms']:.1f} ms")
-    print(f"  cached /v1/message:    {cached['rps']:,.0f} req/s, p50 {cached['p50_ms']:.1f} ms, p99 {cached['p99_ms']:.1f} ms")
-    print(f"  ratio message/hello: throughput {cached['rps'] / hello['rps']:.2f}x, "
-          f"p50 {cached['p50_ms'] / hello['p50_ms']:.2f}x, p99 {cached['p99_ms'] / hello['p99_ms']:.2f}x")
+    print(f"tactful proxy benchmark (raw load generator in its own process, {args.connections} keep-alive "
+          f"connections, {args.seconds:g} s each; loopback, one run)")
+    for name, r in (("bare ASGI hello-world", hello_figures), ("cached /v1/message", cached)):
+        print(f"  {name + ':':<23}{r['rps']:>7,.0f} req/s, p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms")
+    print(f"  ratio message/hello: throughput {cached['rps'] / hello_figures['rps']:.2f}x, "
+          f"p50 {cached['p50_ms'] / hello_figures['p50_ms']:.2f}x, p99 {cached['p99_ms'] / hello_figures['p99_ms']:.2f}x "
+          "(every message request: token check, two rate limits, a cache hit, msgpack both ways)")
     for privacy, ttl, day in days:
         saved = 1 - day["model_calls"] / max(1, day["requests"])
         print(f"  synthetic day, privacy {privacy}, cache TTL {ttl / 3600:g} h: {day['requests']} message requests "

@@ -18,15 +18,11 @@ with a core per replica, throughput scales with them until Redis is the limit.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote
 
@@ -37,56 +33,11 @@ import httpx  # noqa: E402
 import msgpack  # noqa: E402
 import psycopg  # noqa: E402
 from loadgen import run_load  # noqa: E402
+from serving import free_port, stand_in_model, start_hello, stop, wait_up  # noqa: E402
 
 from tactful.core import CONTENT_TYPE, MessageReply, TokenReply, decode  # noqa: E402
 
-HELLO = '''
-async def app(scope, receive, send):
-    if scope["type"] != "http":
-        return
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
-    await send({"type": "http.response.body", "body": b"hello"})
-'''
 CART = {"v": 1, "trigger": "cart_exit", "kind": "discount", "page_kind": "cart", "offer": "cart10", "locale": "en"}
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_up(url: str) -> None:
-    deadline = time.monotonic() + 40
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
-
-
-def stand_in_model() -> ThreadingHTTPServer:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def do_POST(self):  # noqa: N802 - the standard library's name
-            self.rfile.read(int(self.headers.get("content-length") or 0))
-            body = json.dumps({"choices": [{"message": {"content": "The offer below is yours if you want it."}}],
-                               "usage": {"prompt_tokens": 300, "completion_tokens": 20}}).encode()  # fmt: skip
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
 
 
 def start_replicas(n: int, tmp: Path, database_url: str, redis_url: str, prefix: str, model_url: str) -> tuple[list, list[str]]:
@@ -109,13 +60,6 @@ def start_replicas(n: int, tmp: Path, database_url: str, redis_url: str, prefix:
     return processes, urls
 
 
-def stop(processes) -> None:
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        process.wait(20)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0)
@@ -132,15 +76,9 @@ def main() -> None:
     results: dict[str, dict] = {}
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            hello = Path(tmp) / "hello_app.py"
-            hello.write_text(HELLO)
-            port = free_port()
-            process = subprocess.Popen([sys.executable, "-m", "uvicorn", "hello_app:app", "--port", str(port),
-                                        "--log-level", "warning"], cwd=tmp)  # fmt: skip
+            process, hello_url = start_hello(Path(tmp))
             try:
-                wait_up(f"http://127.0.0.1:{port}/")
-                results["bare ASGI hello-world, 1 process"] = run_load([f"http://127.0.0.1:{port}/"], args.seconds,
-                                                                        args.connections)  # fmt: skip
+                results["bare ASGI hello-world, 1 process"] = run_load([hello_url], args.seconds, args.connections)
             finally:
                 stop([process])
             for n in (1, 2, 3):

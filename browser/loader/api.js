@@ -27,10 +27,11 @@ export function safe(fn, onError) {
 const num = (v) => (typeof v === "number" && isFinite(v) ? v : undefined);
 
 /**
- * Build window.tactful. `push` receives the events the site reports; `explain` lists decisions.
+ * Build window.tactful. `push` receives the events the site reports; `explain` lists decisions;
+ * `settled` resolves once the worker has decided everything up to the call.
  * @returns {{api: Function, settle: (state: Object) => void, replayQueue: () => void}}
  */
-export function createApi(prior, push, explain, config) {
+export function createApi(prior, push, explain, config, settled) {
   let resolveReady;
   const ready = new Promise((resolve) => { resolveReady = resolve; });
   const api = safe(function (method, ...args) {
@@ -55,6 +56,7 @@ export function createApi(prior, push, explain, config) {
     push(event);
   });
   api.explain = () => explain().map((d) => JSON.parse(JSON.stringify(d)));
+  api.settled = () => (settled ? settled() : Promise.resolve(false));
   api.config = { base: config.base, proxy: config.proxy };
   const queued = prior && prior.q ? Array.prototype.slice.call(prior.q) : [];
   return {

@@ -42,6 +42,8 @@ const URGENT = new Set(["page_view", "cart", "convert", "dismiss", "accept", "le
 export function createBatcher(send) {
   let pending = [];
   const inflight = [];
+  const inflightAt = []; // each batch's `now`, beside it
+  let waiters = []; // settled() calls: { after, resolve }
   let scheduled = false;
   let gathering = 0;
   let seq = 0;
@@ -66,12 +68,15 @@ export function createBatcher(send) {
       if (gathering) { clearTimeout(gathering); gathering = 0; }
       if (busy) { again = true; return; }
       const events = pending;
+      const at = now();
       pending = [];
       inflight.push(events);
+      inflightAt.push(at);
       busy = true;
-      Promise.resolve(send(events, now())).then((sent) => {
+      Promise.resolve(send(events, at)).then((sent) => {
         if (!sent) {
           inflight.pop();
+          inflightAt.pop();
           pending = events.concat(pending);
         }
       }).catch(() => { /* the bridge disables Tactful on a real failure */ }).then(() => {
@@ -82,6 +87,27 @@ export function createBatcher(send) {
     /** The worker answered the oldest batch in flight. */
     answered() {
       inflight.shift();
+      const at = inflightAt.shift();
+      const due = waiters.filter((w) => w.after <= at);
+      waiters = waiters.filter((w) => w.after > at);
+      for (const w of due) w.resolve(true);
+    },
+    /**
+     * A promise that resolves (true) once the worker has decided everything up to this instant:
+     * every event pushed so far, and the time that passed until now. Resolves false if Tactful is
+     * or becomes disabled. A sync point for tests, never a sleep.
+     */
+    settled() {
+      return new Promise((resolve) => {
+        waiters.push({ after: now(), resolve });
+        batcher.flush();
+      });
+    },
+    /** Give up on every waiter (Tactful was disabled). */
+    abandon() {
+      const all = waiters;
+      waiters = [];
+      for (const w of all) w.resolve(false);
     },
     /** Events the worker has not reflected in a stored record yet, oldest first. */
     unsaved() {
@@ -92,6 +118,7 @@ export function createBatcher(send) {
     },
     clear() {
       pending = [];
+      batcher.abandon();
     },
   };
   return batcher;

@@ -41,7 +41,10 @@ function assemble(config, prior) {
     }, LOCK_LIMIT_MS);
   });
   ctx.push = (event) => { if (ctx.state !== false) ctx.batcher.push(event); };
-  Object.assign(ctx, createApi(prior, ctx.push, () => ctx.recent, config));
+  Object.assign(ctx, createApi(prior, ctx.push, () => ctx.recent, config, () => {
+    if (ctx.state === false) return Promise.resolve(false);
+    return ctx.batcher.settled();
+  }));
   ctx.disable = (reason) => disable(ctx, reason);
   ctx.widget = createWidgetBridge(ctx.built ? new URL(ctx.built.widget, config.base).href : "", {
     feedback: (type, trigger) => ctx.push({ type, trigger }),

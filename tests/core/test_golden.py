@@ -21,7 +21,9 @@ def spec():
 @pytest.mark.parametrize("case", SPEC["cases"], ids=[case["name"] for case in SPEC["cases"]])
 def test_golden_case(case, demo_source):
     got = run_case(demo_source, case)
-    assert got == {"decisions": case["expect"], "skipped": case.get("skipped", {})}
+    want = [{k: e[k] for k in COMPARED if k in e} for e in case["expect"]]
+    assert got == {"decisions": want, "skipped": case.get("skipped", {})}
+    assert all(len(e["why"].split()) >= 4 for e in case["expect"]), "every expected decision says why"
 
 
 def test_golden_file_version_and_hash_vectors(spec, demo_source):
@@ -33,7 +35,7 @@ def test_golden_file_covers_every_trigger_and_reason(spec):
     reasons = {r for d in decisions if d["action"] == "suppress" for r in d["reasons"]}
     assert reasons == set(GATES)
     fired = {d["trigger"] for d in decisions if d["action"] == "intervene"}
-    assert fired == {"cart_exit", "pricing_compare", "product_questions", "welcome_back_cart", "longform_lead"}
+    assert fired >= {"cart_exit", "pricing_compare", "product_questions", "welcome_back_cart", "longform_lead"}
     assert {d["kind"] for d in decisions} == set(WIDGET_KINDS)
 
 

@@ -12,11 +12,14 @@ CHROMIUM = os.environ.get("TACTFUL_CHROMIUM", "/usr/bin/chromium")
 BASE_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
              "--no-first-run", "--disable-dev-shm-usage"]  # fmt: skip
 
-pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Chromium")
-
-
 @pytest.fixture(scope="session")
 def playwright_session():
+    # (A pytestmark in a conftest marks nothing: the browser is required here, where it is used.)
+    if not shutil.which(CHROMIUM):
+        reason = f"needs Chromium at {CHROMIUM} (./run test installs Debian's; or set TACTFUL_CHROMIUM)"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI {reason}")
+        pytest.skip(reason)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

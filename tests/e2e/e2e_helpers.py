@@ -64,6 +64,13 @@ def widget(page, selector="section"):
     )
 
 
+def card(page, timeout=20.0):
+    """The card on the page, once it is there (the decision comes first, the words a moment later)."""
+    poll(page, "() => { const h = document.getElementById('tactful-root'); return !!(h && h.shadowRoot && "
+               "h.shadowRoot.querySelector('section')); }", timeout)  # fmt: skip
+    return widget(page)
+
+
 def exit_through_top(page):
     """The pointer heads up and out of the window, a frame (16 ms of page time) between moves."""
     clock = page.context.clock
@@ -77,7 +84,7 @@ def be_active(page, seconds, clock):
     for i in range(seconds):
         page.mouse.move(300 + (i % 2) * 40, 300 + (i % 3) * 20)
         clock.fast_forward(SECOND)
-    time.sleep(0.3)
+    settled(page)
 
 
 def freeze(page, context):
@@ -111,8 +118,22 @@ def open_page(browser, site, path, **options):
 
 
 def settle(page, clock, ms=1500):
+    """Let ``ms`` of page time pass, then wait until the worker has decided all of it."""
     clock.fast_forward(ms)
-    time.sleep(0.8)
+    settled(page)
+
+
+def settled(page):
+    """The sync point: `tactful.settled()` resolves once the worker has decided every event and
+    every instant up to the call (no sleep, however slow the worker is)."""
+    assert page.evaluate("() => tactful.settled()") is True
+
+
+def nothing_shown(page):
+    """After the sync point: no intervention decided, and no card on the page."""
+    settled(page)
+    shown = page.evaluate("() => tactful.explain().filter(d => d.action === 'intervene')")
+    assert shown == [] and widget(page) is None, shown
 
 
 def leave_cart_page(page, clock):

@@ -8,7 +8,17 @@ import time
 
 import httpx
 import pytest
-from e2e_helpers import SECOND, exit_through_top, last_cart_exit, new_visitor, poll, settle, wait_ready, widget
+from e2e_helpers import (
+    SECOND,
+    exit_through_top,
+    last_cart_exit,
+    new_visitor,
+    nothing_shown,
+    poll,
+    settle,
+    wait_ready,
+    widget,
+)
 from loopback import free_port
 
 SHOWN = "() => { const h = document.getElementById('tactful-root'); return !!(h && h.shadowRoot.querySelector('section')); }"
@@ -56,7 +66,7 @@ def test_newcomer_sees_the_offer_applies_it_buys_and_is_left_alone(human_browser
     assert wait_ready(page)["enabled"] is True
     assert page.text_content("[data-cart-count]") == "1"
     settle(page, context.clock)
-    assert widget(page) is None  # not on arrival
+    nothing_shown(page)  # not on arrival
     context.clock.fast_forward(9 * SECOND)
     exit_through_top(page)
     poll(page, SHOWN)
@@ -100,7 +110,7 @@ def test_newcomer_sees_the_offer_applies_it_buys_and_is_left_alone(human_browser
     settle(page, context.clock)
     decisions = page.evaluate("tactful.explain()")
     assert decisions and all(d["action"] == "suppress" and d["reasons"][0] == "converted" for d in decisions)
-    assert widget(page) is None
+    nothing_shown(page)
     page.goto(url + "/")  # the visit's outcome beacon goes out on pagehide
     report = httpx.get(url + "/report", timeout=10).text
     assert "Does the agent pay?" in report and "SYNTHETIC" not in report

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+
 from e2e_helpers import (
     new_visitor,
     wait_ready,
 )  # fmt: skip
 from site_server import SiteServer
+
+from tactful.core import VisitorState
 
 LAYOUT_SHIFT = """() => new Promise((resolve) => {
   let total = 0;
@@ -81,9 +85,11 @@ def test_site_calls_before_boot_are_queued(human_browser, site):
     page.goto(site.url + "/site/home.html")
     assert wait_ready(page)["enabled"] is True
     page.evaluate("tactful.cart({items: 2, value: 40})")
-    page.wait_for_timeout(1500)
-    stored = page.evaluate("localStorage.getItem('tactful:v1:state')")
-    assert stored  # the engine saw the queued and the direct calls and stored the record
+    assert page.evaluate("() => tactful.settled()") is True
+    stored = VisitorState.from_bytes(base64.b64decode(page.evaluate("localStorage.getItem('tactful:v1:state')")))
+    # The engine saw the call queued before boot and the direct one, and stored both.
+    assert stored.session.tracks == {"newsletter_seen": 1}
+    assert stored.cart_items == 2 and stored.cart_value == 40
     context.close()
 
 

@@ -8,6 +8,7 @@ from e2e_helpers import (
     click_in_widget,
     last_cart_exit,
     leave_cart_page,
+    nothing_shown,
     open_page,
     settle,
     wait_ready,
@@ -22,14 +23,14 @@ def test_dismiss_then_cooldown_on_the_next_visit(human_browser, site):
     assert last_cart_exit(page)["action"] == "intervene"
     click_in_widget(page, "[data-tactful-action=dismiss]")
     settle(page, context.clock)
-    assert widget(page) is None
+    assert widget(page) is None  # the dismissed card is gone
     context.clock.fast_forward(2 * 3600 * SECOND)  # a new visit, past min_gap, inside the cooldown
     page.goto(site.url + "/site/cart.html")
     wait_ready(page)
     leave_cart_page(page, context.clock)
     decision = last_cart_exit(page)
     assert decision["action"] == "suppress" and "cooldown" in decision["reasons"]
-    assert widget(page) is None
+    nothing_shown(page)
     context.close()
 
 
@@ -45,7 +46,7 @@ def test_converted_visitor_is_not_greeted_on_a_later_visit(human_browser, site):
     leave_cart_page(page, context.clock)
     decision = last_cart_exit(page)
     assert decision["action"] == "suppress" and decision["reasons"][0] == "converted"
-    assert widget(page) is None
+    nothing_shown(page)
     context.close()
 
 
@@ -56,7 +57,7 @@ def test_holdout_visitor_sees_nothing_but_is_logged(human_browser, site):
     leave_cart_page(page, context.clock)
     decision = last_cart_exit(page)
     assert decision["reasons"] == ["holdout"] and decision["eligible"] is True
-    assert widget(page) is None
+    nothing_shown(page)
     context.close()
 
 
@@ -72,5 +73,5 @@ def test_an_automated_browser_gets_no_intervention(robot_browser, site):
     leave_cart_page(page, context.clock)
     decision = last_cart_exit(page)
     assert decision["action"] == "suppress" and decision["reasons"][0] == "bot"
-    assert widget(page) is None
+    nothing_shown(page)
     context.close()

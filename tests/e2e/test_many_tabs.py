@@ -8,12 +8,14 @@ import time
 from e2e_helpers import (
     SECOND,
     be_active,
+    card,
     click_in_widget,
     compare_plans,
     decisions_for,
     exit_through_top,
     last_cart_exit,
     leave_cart_page,
+    nothing_shown,
     open_page,
     open_tab,
     page_time,
@@ -104,7 +106,7 @@ def test_a_closed_tab_decides_nothing_on_the_next_page(human_browser, site):
     be_active(again, 5, context.clock)
     settle(again, context.clock)
     (welcome,) = poll(again, "() => tactful.explain().filter(d => d.trigger === 'welcome_back_cart')")
-    assert welcome["action"] == "intervene" and widget(again)["kind"] == "welcome_back"
+    assert welcome["action"] == "intervene" and card(again)["kind"] == "welcome_back"
     assert decisions_for(again, "cart_exit") == []
     context.close()
 
@@ -155,7 +157,7 @@ def test_a_keyboard_only_visitor_gets_the_cart_offer(human_browser, site):
     context.clock.fast_forward(61 * SECOND)  # still, on the cart, for a minute
     settle(page, context.clock)
     assert poll(page, "() => tactful.explain().some(d => d.trigger === 'cart_exit' && d.action === 'intervene')")
-    assert widget(page)["kind"] == "discount"
+    assert card(page)["kind"] == "discount"
     assert page.evaluate("document.activeElement.hasAttribute('data-add')")  # focus stayed where it was
     context.close()
 
@@ -166,8 +168,7 @@ def test_a_silent_bot_gets_nothing(human_browser, site):
     page.evaluate("window.testShop.add(24); window.scrollTo(0, 300)")
     context.clock.fast_forward(70 * SECOND)
     settle(page, context.clock)
-    assert not any(d["action"] == "intervene" for d in page.evaluate("tactful.explain()"))
-    assert widget(page) is None
+    nothing_shown(page)
     context.close()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from e2e_helpers import last_cart_exit, leave_cart_page, open_page, poll, wait_ready, widget
+from e2e_helpers import card, last_cart_exit, leave_cart_page, open_page, poll, wait_ready
 
 KEPT = "() => caches.open('tactful-snapshots').then(c => c.keys()).then(k => k.map(r => r.url))"
 
@@ -23,7 +23,7 @@ def kept_snapshots(page, timeout=60.0):
 def cart_offer_works(page, clock):
     page.click("[data-add]")
     leave_cart_page(page, clock)
-    assert last_cart_exit(page)["action"] == "intervene" and widget(page)["kind"] == "discount"
+    assert last_cart_exit(page)["action"] == "intervene" and card(page)["kind"] == "discount"
 
 
 def test_a_repeat_visit_starts_from_the_snapshot(human_browser, site):

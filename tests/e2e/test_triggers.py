@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
 from e2e_helpers import (
     SECOND,
     be_active,
+    card,
     exit_through_top,
+    nothing_shown,
     open_page,
     poll,
     settle,
@@ -23,7 +23,7 @@ def test_cart_exit_not_on_arrival_then_on_exit_after_dwell(human_browser, site):
     assert widget(page) is None and page.evaluate("tactful.explain()") == []
     exit_through_top(page)  # too early: less than the minimum dwell
     settle(page, context.clock)
-    assert widget(page) is None
+    nothing_shown(page)
     context.clock.fast_forward(9 * SECOND)
     exit_through_top(page)
     shown = poll(page, "() => { const h = document.getElementById('tactful-root'); return h && h.shadowRoot.querySelector('section') && true; }")
@@ -41,7 +41,7 @@ def test_pricing_compare_after_reading_and_hovering_a_tier_twice(human_browser, 
     page.mouse.move(5, 5)
     page.hover("[data-tactful-hover='tier:pro']")
     settle(page, context.clock, 6 * SECOND)
-    assert widget(page) is None  # hovered, but not read to the end
+    nothing_shown(page)  # hovered, but not read to the end
     page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
     page.mouse.move(5, 5)
     page.evaluate("window.scrollTo(0, 0)")
@@ -49,9 +49,9 @@ def test_pricing_compare_after_reading_and_hovering_a_tier_twice(human_browser, 
     page.mouse.move(5, 5)
     page.hover("[data-tactful-hover='tier:pro']")
     settle(page, context.clock, 5 * SECOND)
-    card = poll(page, "() => document.getElementById('tactful-root') && document.getElementById('tactful-root').shadowRoot.querySelector('[data-tactful-kind=compare]') && true")
-    assert card
-    text = widget(page)["text"]
+    shown = card(page)
+    assert shown["kind"] == "compare"
+    text = shown["text"]
     assert "Pro" in text and "Team" in text
     context.close()
 
@@ -59,13 +59,12 @@ def test_pricing_compare_after_reading_and_hovering_a_tier_twice(human_browser, 
 def test_product_questions_after_real_dwell_without_add_to_cart(human_browser, site):
     context, page = open_page(human_browser, site, "/site/product.html")
     context.clock.fast_forward(40 * SECOND)  # time alone: nothing
-    time.sleep(0.5)
-    assert widget(page) is None
+    nothing_shown(page)
     page.evaluate("window.scrollTo(0, document.body.scrollHeight * 0.5)")
     be_active(page, 24, context.clock)
     settle(page, context.clock)
     assert poll(page, "() => tactful.explain().some(d => d.trigger === 'product_questions' && d.action === 'intervene')")
-    assert widget(page)["kind"] == "questions"
+    assert card(page)["kind"] == "questions"
     context.close()
 
 
@@ -78,14 +77,14 @@ def test_welcome_back_cart_on_a_later_visit(human_browser, site):
     page.goto(site.url + "/site/home.html")
     wait_ready(page)
     settle(page, context.clock)
-    assert widget(page) is None  # same visit: no welcome back
+    nothing_shown(page)  # same visit: no welcome back
     context.clock.fast_forward(2 * 3600 * SECOND)  # a new visit
     page.goto(site.url + "/site/home.html")
     wait_ready(page)
     be_active(page, 4, context.clock)
     settle(page, context.clock)
     assert poll(page, "() => tactful.explain().some(d => d.trigger === 'welcome_back_cart' && d.action === 'intervene')")
-    assert widget(page)["kind"] == "welcome_back"
+    assert card(page)["kind"] == "welcome_back"
     context.close()
 
 

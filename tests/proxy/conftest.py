@@ -18,10 +18,12 @@ def make_proxy(tmp_path, demo_playbook):
     def start(**overrides):
         env = overrides.pop("env", {})
         playbook = overrides.pop("playbook", demo_playbook)
+        clock = overrides.pop("clock", None)
         overrides.setdefault("data_dir", tmp_path / f"data{len(running)}")
         overrides.setdefault("port", free_port())
         config = load_config(None, env=env, **overrides)
-        proxy = RunningProxy(config, playbook=playbook).__enter__()
+        options = {"playbook": playbook, **({"clock": clock} if clock else {})}
+        proxy = RunningProxy(config, **options).__enter__()
         running.append(proxy)
         return proxy
 

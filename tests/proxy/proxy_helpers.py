@@ -4,10 +4,13 @@ config helpers."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 from golden import merge
 
 
@@ -176,3 +179,20 @@ def wait_for(condition, timeout=20.0):
             return True
         time.sleep(0.05)
     raise AssertionError("condition not met in time")
+
+
+def start_proxy_process(config_path, port, env=None, log_name="proxy.log"):
+    """`tactful serve --config config_path` in a process of its own, once it answers /healthz."""
+    log = open(config_path.parent / log_name, "ab")  # noqa: SIM115 - the child owns it until it ends
+    process = subprocess.Popen([sys.executable, "-m", "tactful.cli", "serve", "--config", str(config_path)],
+                               stdout=log, stderr=log, env=env)  # fmt: skip
+    log.close()
+    wait_for(lambda: healthy(port), timeout=40)
+    return process
+
+
+def healthy(port) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False

@@ -8,8 +8,6 @@ import asyncio
 import json
 import os
 import random
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -18,7 +16,7 @@ import msgpack
 import pytest
 from golden import merge
 from loopback import free_port
-from proxy_helpers import FakeModel, model_overrides, wait_for
+from proxy_helpers import FakeModel, model_overrides, start_proxy_process
 
 from tactful.core import CONTENT_TYPE, MessageReply, Playbook, TokenReply, decode
 from tactful.proxy import spend_day
@@ -132,20 +130,7 @@ def _serve(tmp_path, playbook_path, port, **settings):
              f"header_timeout = {settings.get('header_timeout', 2.0)}\nbody_timeout = {settings.get('body_timeout', 2.0)}",
              "[limits]\nip_per_minute = 600\nvisitor_per_minute = 60"]  # fmt: skip
     config.write_text("\n".join(lines) + "\n")
-    log = open(tmp_path / "proxy.log", "ab")  # noqa: SIM115 - the child owns it until it ends
-    env = {**os.environ, "TACTFUL_PROVIDER": "template"}
-    process = subprocess.Popen([sys.executable, "-m", "tactful.cli", "serve", "--config", str(config)],
-                               stdout=log, stderr=log, env=env)  # fmt: skip
-    log.close()
-    wait_for(lambda: _healthy(port), timeout=30)
-    return process
-
-
-def _healthy(port):
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
+    return start_proxy_process(config, port, env={**os.environ, "TACTFUL_PROVIDER": "template"})
 
 
 def _hostile_request(rng: random.Random, token: str) -> bytes:

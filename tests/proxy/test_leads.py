@@ -5,16 +5,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
-import time
 from dataclasses import replace
 
 import httpx
 import msgpack
 from golden import merge
 from loopback import free_port
-from proxy_helpers import lead_playbook, wait_for
+from proxy_helpers import lead_playbook, start_proxy_process, wait_for
 
 from tactful.core import (
     CONTENT_TYPE,
@@ -45,7 +42,8 @@ def test_lead_goes_to_webhook_and_sales_inbox(make_proxy, demo_source, receiver,
     assert rcpt == ["sales@demo-shop.test"] and "ada@example.com" in content and reply.id in content
     again = decode(LeadReply, proxy.post("/v1/lead", LEAD, proxy.token()).content)
     assert again.id == reply.id  # the same lead twice is one lead
-    time.sleep(1.5)
+    assert proxy.call(proxy.proxy.outbox.deliver_due()) == 0  # a whole outbox pass now: nothing left to send
+    assert proxy.call(proxy.proxy.store.deliveries("pending")) == []
     assert len(receiver.requests) == 1
     assert proxy.proxy.metrics.value("tactful_leads_delivered_total", target="webhook") == 1
 
@@ -83,22 +81,6 @@ def test_outcomes_are_idempotent_per_visit(make_proxy):
     assert proxy.client.post("/v1/outcome", content=encode(converted), headers=headers).status_code == 204
     rows = proxy.call(proxy.proxy.store.outcomes())
     assert len(rows) == 1 and rows[0]["converted"] == 1 and rows[0]["value"] == 30.0
-
-
-def start_proxy_process(config_path, port):
-    log = open(config_path.parent / "proxy.log", "ab")  # noqa: SIM115 - the child owns it until killed
-    process = subprocess.Popen([sys.executable, "-m", "tactful.cli", "serve", "--config", str(config_path)],
-                               stdout=log, stderr=log)  # fmt: skip
-    log.close()
-    wait_for(lambda: _healthy(port), timeout=30)
-    return process
-
-
-def _healthy(port):
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def test_kill_9_during_delivery_then_restart_delivers_exactly_once(tmp_path, demo_source, receiver, smtp):

@@ -23,7 +23,7 @@ import msgpack
 import pytest
 from golden import merge
 from loopback import free_port
-from proxy_helpers import FakeModel, wait_for
+from proxy_helpers import FakeModel, healthy, wait_for
 from services import DATABASE_URL, REDIS_URL, Relay
 
 from tactful.core import CONTENT_TYPE, MessageReply, OutcomeBeacon, TokenReply, decode, encode
@@ -46,7 +46,7 @@ class Replicas:
         for port in self.ports:
             self.start(port)
         for port in self.ports:
-            wait_for(lambda port=port: self.healthy(port), timeout=40)
+            wait_for(lambda port=port: healthy(port), timeout=40)
 
     def start(self, port: int) -> None:
         config = self.tmp_path / f"tactful-{port}.toml"
@@ -62,17 +62,9 @@ class Replicas:
             lines.append(f"[{section}]")
             lines += [f"{key} = {json.dumps(self.settings[key])}" for key in keys if key in self.settings]
         config.write_text("\n".join(lines) + "\n")
-        log = open(self.tmp_path / f"replica-{port}.log", "ab")  # noqa: SIM115 - the child owns it
-        self.processes[port] = subprocess.Popen([sys.executable, "-m", "tactful.cli", "serve", "--config", str(config)],
-                                                stdout=log, stderr=log, env=self.env)  # fmt: skip
-        log.close()
-
-    @staticmethod
-    def healthy(port: int) -> bool:
-        try:
-            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
+        with open(self.tmp_path / f"replica-{port}.log", "ab") as log:  # the child keeps its own copy
+            self.processes[port] = subprocess.Popen([sys.executable, "-m", "tactful.cli", "serve", "--config", str(config)],
+                                                    stdout=log, stderr=log, env=self.env)  # fmt: skip
 
     def urls(self):
         return itertools.cycle([f"http://127.0.0.1:{port}" for port in self.ports])
@@ -286,7 +278,7 @@ def test_serve_with_workers_runs_several_processes_on_one_port(tmp_path, demo_so
                                 "--workers", "2"], stdout=log, stderr=log, cwd=tmp_path)  # fmt: skip
     log.close()
     try:
-        wait_for(lambda: Replicas.healthy(port), timeout=40)
+        wait_for(lambda: healthy(port), timeout=40)
         pids = set()
         deadline = time.monotonic() + 20
         while len(pids) < 2 and time.monotonic() < deadline:

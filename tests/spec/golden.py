@@ -3,7 +3,9 @@
 Pure: standard library plus tactful.core, so the very same module runs under
 CPython (tests/core/test_golden.py) and inside Pyodide (tests/bundle/test_pyodide.py).
 Each case names its visitor, optional playbook overrides, a list of feeds
-(events + now) and the exact decisions and skip counts they must give.
+(events + now) and the exact decisions and skip counts they must give. Every
+expected decision carries ``why``: a one-line derivation from the playbook,
+written by hand (it is not compared; a missing one is a failure).
 """
 
 from __future__ import annotations
@@ -61,8 +63,12 @@ def run_spec(spec: dict, playbook_source: dict) -> list[str]:
         if got != vector["bucket"]:
             failures.append(f"hash {vector}: got {got}")
     for case in spec["cases"]:
+        unexplained = [e for e in case["expect"] if not str(e.get("why", "")).strip()]
+        if unexplained:
+            failures.append(f"case {case['name']!r}: expected decisions without a `why`: {unexplained}")
         got = run_case(playbook_source, case)
-        want = {"decisions": case["expect"], "skipped": case.get("skipped", {})}
+        want = {"decisions": [{k: e[k] for k in COMPARED if k in e} for e in case["expect"]],
+                "skipped": case.get("skipped", {})}
         if got != want:
             failures.append(f"case {case['name']!r}:\n  want {json.dumps(want)}\n  got  {json.dumps(got)}")
     return failures

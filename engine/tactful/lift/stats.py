@@ -42,7 +42,12 @@ def newcombe_diff(x1: int, n1: int, x2: int, n2: int, alpha: float = 0.05) -> tu
     l1, u1 = wilson(x1, n1, alpha)
     l2, u2 = wilson(x2, n2, alpha)
     d = p1 - p2
-    return d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2), d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    return _clamped(d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2), d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2))
+
+
+def _clamped(low: float, high: float) -> tuple[float, float]:
+    """A difference of two proportions lies in [-1, 1]; so does any honest interval for it."""
+    return max(-1.0, low), min(1.0, high)
 
 
 def msprt_diff(x1: int, n1: int, x2: int, n2: int, alpha: float = 0.05, tau: float = 0.02) -> tuple[float, float]:
@@ -59,7 +64,7 @@ def msprt_diff(x1: int, n1: int, x2: int, n2: int, alpha: float = 0.05, tau: flo
     t2 = tau * tau
     half = math.sqrt(2 * v * (v + t2) / t2 * math.log(math.sqrt((v + t2) / v) / alpha))
     d = x1 / n1 - x2 / n2
-    return d - half, d + half
+    return _clamped(d - half, d + half)
 
 
 def srm(n_treatment: int, n_holdout: int, holdout_fraction: float) -> tuple[float, float]:

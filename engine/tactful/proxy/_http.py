@@ -114,6 +114,7 @@ def serve(config, app=None) -> None:
     from ._app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per model call or delivery
     if config.workers > 1 and app is None:
         os.environ[WORKER_CONFIG] = json.dumps(_plain(config))
         uvicorn_config = server_config("tactful.proxy._http:worker_app", config, workers=config.workers)
