@@ -41,9 +41,8 @@ const URGENT = new Set(["page_view", "cart", "convert", "dismiss", "accept", "le
  */
 export function createBatcher(send) {
   let pending = [];
-  const inflight = [];
-  const inflightAt = []; // each batch's `now`, beside it
-  let waiters = []; // settled() calls: { after, resolve }
+  const inflight = []; // { events, at }: sent, not answered yet
+  const waiters = createWaiters();
   let scheduled = false;
   let gathering = 0;
   let seq = 0;
@@ -51,9 +50,7 @@ export function createBatcher(send) {
   let again = false;
   const batcher = {
     push(event) {
-      event.t = now();
-      event.p = PAGE;
-      event.n = seq++;
+      Object.assign(event, { t: now(), p: PAGE, n: seq++ });
       pending.push(event);
       if (pending.length > MAX_PENDING) pending.splice(0, pending.length - MAX_PENDING);
       if (URGENT.has(event.type)) {
@@ -67,17 +64,14 @@ export function createBatcher(send) {
       scheduled = false;
       if (gathering) { clearTimeout(gathering); gathering = 0; }
       if (busy) { again = true; return; }
-      const events = pending;
-      const at = now();
+      const batch = { events: pending, at: now() };
       pending = [];
-      inflight.push(events);
-      inflightAt.push(at);
+      inflight.push(batch);
       busy = true;
-      Promise.resolve(send(events, at)).then((sent) => {
+      Promise.resolve(send(batch.events, batch.at)).then((sent) => {
         if (!sent) {
           inflight.pop();
-          inflightAt.pop();
-          pending = events.concat(pending);
+          pending = batch.events.concat(pending);
         }
       }).catch(() => { /* the bridge disables Tactful on a real failure */ }).then(() => {
         busy = false;
@@ -86,11 +80,8 @@ export function createBatcher(send) {
     },
     /** The worker answered the oldest batch in flight. */
     answered() {
-      inflight.shift();
-      const at = inflightAt.shift();
-      const due = waiters.filter((w) => w.after <= at);
-      waiters = waiters.filter((w) => w.after > at);
-      for (const w of due) w.resolve(true);
+      const batch = inflight.shift();
+      if (batch) waiters.reached(batch.at);
     },
     /**
      * A promise that resolves (true) once the worker has decided everything up to this instant:
@@ -98,28 +89,41 @@ export function createBatcher(send) {
      * or becomes disabled. A sync point for tests, never a sleep.
      */
     settled() {
-      return new Promise((resolve) => {
-        waiters.push({ after: now(), resolve });
-        batcher.flush();
-      });
-    },
-    /** Give up on every waiter (Tactful was disabled). */
-    abandon() {
-      const all = waiters;
-      waiters = [];
-      for (const w of all) w.resolve(false);
+      const waiting = waiters.add(now());
+      batcher.flush();
+      return waiting;
     },
     /** Events the worker has not reflected in a stored record yet, oldest first. */
     unsaved() {
-      return [].concat(...inflight, pending);
+      return [].concat(...inflight.map((batch) => batch.events), pending);
     },
     prepend(events) {
       pending = events.concat(pending);
     },
     clear() {
       pending = [];
-      batcher.abandon();
+      waiters.abandon(); // Tactful was disabled: nobody waits for ever
     },
   };
   return batcher;
+}
+
+/** Promises waiting for the worker to reach an instant (`settled()`), resolved in order. */
+function createWaiters() {
+  let waiting = []; // { after, resolve }
+  return {
+    add(after) {
+      return new Promise((resolve) => waiting.push({ after, resolve }));
+    },
+    reached(at) {
+      const due = waiting.filter((w) => w.after <= at);
+      waiting = waiting.filter((w) => w.after > at);
+      for (const w of due) w.resolve(true);
+    },
+    abandon() {
+      const all = waiting;
+      waiting = [];
+      for (const w of all) w.resolve(false);
+    },
+  };
 }

@@ -147,7 +147,10 @@ def last_cart_exit(page):
 
 
 def click_in_widget(page, selector):
-    page.evaluate("(s) => document.getElementById('tactful-root').shadowRoot.querySelector(s).click()", selector)
+    """Click ``selector`` in the card, once the card shows it (words may still be on their way)."""
+    find = "document.getElementById('tactful-root') && document.getElementById('tactful-root').shadowRoot.querySelector"
+    poll(page, f"() => !!({find}({selector!r}))")
+    page.evaluate(f"(s) => {find}(s).click()", selector)
 
 
 def open_tab(context, site, path):
