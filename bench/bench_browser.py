@@ -27,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "engine"), str(ROOT / "tests" / "e2e"), str(ROOT / "bench")]
 
+from figures import recorded  # noqa: E402
 from site_server import SiteServer  # noqa: E402
 
 from tactful.bundle import ensure_built  # noqa: E402
@@ -252,4 +253,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with recorded("browser"):
+        main()

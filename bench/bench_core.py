@@ -22,6 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "engine"))
 
+from figures import recorded  # noqa: E402
+
 from tactful.core import Replay, VisitorState, load_playbook  # noqa: E402
 from tactful.lift import random_visit  # noqa: E402
 
@@ -85,4 +87,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with recorded("core"):
+        main()

@@ -28,6 +28,8 @@ sys.path.insert(0, str(ROOT / "engine"))
 
 import tomllib  # noqa: E402
 
+from figures import recorded  # noqa: E402
+
 from tactful.core import PAGE_KINDS, MessageRequest, Playbook  # noqa: E402
 from tactful.lift import simulate  # noqa: E402
 from tactful.proxy import price_requests  # noqa: E402
@@ -104,4 +106,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with recorded("demo"):
+        main()

@@ -26,6 +26,7 @@ sys.path[:0] = [str(ROOT / "engine"), str(ROOT / "bench")]
 
 import httpx  # noqa: E402
 import msgpack  # noqa: E402
+from figures import recorded  # noqa: E402
 from loadgen import run_load  # noqa: E402
 from serving import free_port, stand_in_model, start_hello, stop, wait_up  # noqa: E402
 
@@ -113,4 +114,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with recorded("proxy"):
+        main()

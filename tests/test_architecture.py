@@ -85,3 +85,17 @@ def test_documentation_links_stay_inside_the_repository():
                 broken.append(f"{doc.relative_to(ROOT)}: {target}")
         broken += [f"{doc.relative_to(ROOT)}: {ref}" for ref in re.findall(r"`(\.\./[^`]+)`", doc.read_text())]
     assert broken == []
+
+
+def test_the_readme_quotes_what_the_benchmarks_printed():
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("figures", ROOT / "bench" / "figures.py")
+    figures = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(figures)
+    recorded = json.loads((ROOT / "bench" / "figures.json").read_text())
+    readme = (ROOT / "README.md").read_text()
+    assert figures.render(readme, recorded) == readme, "run `python bench/figures.py` after the benchmarks"
+    for name in ("core", "proxy", "replicas", "demo", "browser"):
+        assert f"<!-- bench:{name} -->" in readme and recorded.get(name, {}).get("lines"), name

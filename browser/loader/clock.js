@@ -19,14 +19,15 @@ export function now() {
   return nowMs() / 1000;
 }
 
-function randomId() {
-  const bytes = new Uint8Array(8);
+/** `size` random bytes as hex (the page instance here, the visitor id in persistence.js). */
+export function randomHex(size) {
+  const bytes = new Uint8Array(size);
   crypto.getRandomValues(bytes);
   return Array.prototype.map.call(bytes, (b) => (b + 256).toString(16).slice(1)).join("");
 }
 
 /** This page load's instance id: the engine tells pages (and tabs) apart by it. */
-export const PAGE = typeof crypto === "object" && crypto.getRandomValues ? randomId() : String(wallAtStart);
+export const PAGE = typeof crypto === "object" && crypto.getRandomValues ? randomHex(8) : String(wallAtStart);
 
 const MAX_PENDING = 400; // a page that floods events keeps the newest
 const GATHER_MS = 100; // sensor events travel together: one batch (one lock, one storage read) per 100 ms

@@ -1,10 +1,11 @@
 // Configuration from the loader's own <script> tag (data-* attributes), with safe defaults.
 
-export const KEY = "tactful:v1:"; // prefix of every storage key Tactful writes
+const CONSENT = ["granted", "session", "required"];
 
 /**
  * @param {HTMLScriptElement|null} script the loader's script element (document.currentScript)
- * @returns {{base: string, proxy: string, playbook: string, locale: string, timeout: number, cartUrl: string}}
+ * @returns {{base: string, proxy: string, playbook: string, locale: string, timeout: number, cartUrl: string,
+ *   consent: string}}
  */
 export function readConfig(script) {
   const attr = (name, fallback) => {
@@ -19,5 +20,8 @@ export function readConfig(script) {
     locale: attr("locale", document.documentElement.lang || navigator.language || ""),
     timeout: +attr("timeout", 30000) || 30000,
     cartUrl: attr("cart-url", "/cart"),
+    // granted (default): store and send as the inventory lists; session: this tab's session only;
+    // required: nothing stored, sent or started until tactful.consent(true).
+    consent: CONSENT.indexOf(attr("consent", "granted")) >= 0 ? attr("consent", "granted") : "required",
   };
 }

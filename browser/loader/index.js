@@ -12,7 +12,8 @@ import { createBridge } from "./bridge.js";
 import { createBatcher, nowMs } from "./clock.js";
 import { readConfig } from "./config.js";
 import {
-  RECORD, loadRecord, openStores, readJournal, saveRecord, sendOutcome, visitorId, withRecordLock, writeJournal,
+  RECORD, eraseAll, loadRecord, openStores, readJournal, saveRecord, sendOutcome, visitorId, withRecordLock,
+  writeJournal,
 } from "./persistence.js";
 import { clientFacts, pageInfo, watch } from "./sensors.js";
 import { createWidgetBridge } from "./widget_bridge.js";
@@ -29,7 +30,8 @@ function builtAssets() {
 
 /** The loader's parts, wired together; `state` is null while booting, then true or false. */
 function assemble(config, prior) {
-  const ctx = { config, stores: openStores(), built: builtAssets(), state: null, outcome: null, recent: [] };
+  const ctx = { config, mode: config.consent, stores: openStores(config.consent), built: builtAssets(), state: null,
+    outcome: null, recent: [] };
   ctx.written = null; // the record as this tab last stored or merged it
   ctx.batcher = createBatcher((events, at) => {
     if (ctx.state !== true || !ctx.bridge.running()) return false;
@@ -45,6 +47,7 @@ function assemble(config, prior) {
     if (ctx.state === false) return Promise.resolve(false);
     return ctx.batcher.settled();
   }));
+  ctx.api.consent = safe((choice) => consent(ctx, choice));
   ctx.disable = (reason) => disable(ctx, reason);
   ctx.widget = createWidgetBridge(ctx.built ? new URL(ctx.built.widget, config.base).href : "", {
     feedback: (type, trigger) => ctx.push({ type, trigger }),
@@ -89,7 +92,29 @@ function disable(ctx, reason) {
   ctx.batcher.clear();
   ctx.bridge.stop();
   ctx.settle({ enabled: false, reason });
-  if (reason !== "unsupported") warn("disabled: " + reason); // an old browser is not worth a warning
+  // An old browser or a visitor's "no" is not worth a warning.
+  if (reason !== "unsupported" && reason !== "consent refused") warn("disabled: " + reason);
+}
+
+/**
+ * tactful.consent(): the visitor's choice, from the site's consent manager. `true` (or "granted")
+ * stores and sends what the inventory lists; "session" keeps to this tab's session; `false`
+ * erases what Tactful stored and stops it. Without an argument: the current mode.
+ */
+function consent(ctx, choice) {
+  if (choice === undefined) return ctx.mode;
+  if (choice === false) {
+    ctx.mode = "refused";
+    ctx.disable("consent refused"); // the worker stops first: nothing it does can write after the erasure
+    eraseAll();
+    return ctx.mode;
+  }
+  if (ctx.mode !== "required") return ctx.mode; // already decided on this page
+  ctx.mode = choice === "session" ? "session" : "granted";
+  ctx.stores = openStores(ctx.mode);
+  ctx.client.storage = ctx.clientEvent.storage = ctx.mode === "session" ? "session" : "persistent";
+  if (ctx.started) ctx.startEngine();
+  return ctx.mode;
 }
 
 function boot(ctx) {
@@ -142,13 +167,17 @@ function main(script) {
     const saved = readJournal(ctx.stores.session);
     ctx.journaled = saved.length > 0;
     ctx.batcher.prepend(saved);
-    ctx.client = clientFacts();
-    ctx.push({ ...ctx.client });
+    ctx.client = { ...clientFacts(), storage: ctx.mode === "session" ? "session" : "persistent" };
+    ctx.clientEvent = { ...ctx.client };
+    ctx.push(ctx.clientEvent);
     ctx.push(pageInfo());
     watch(ctx.push, () => onHide(ctx), nowMs());
     setInterval(safe(ctx.batcher.flush), HEARTBEAT_MS); // the heartbeat: time passes even when nothing happens
     const idle = window.requestIdleCallback || ((cb) => setTimeout(cb, 1));
-    idle(safe(() => boot(ctx), failed), { timeout: 2000 });
+    ctx.startEngine = () => idle(safe(() => boot(ctx), failed), { timeout: 2000 });
+    ctx.started = true;
+    // Without consent yet, events wait in memory: nothing is stored, sent or started.
+    if (ctx.mode !== "required") ctx.startEngine();
   }, failed);
   if (document.readyState === "complete") start();
   else window.addEventListener("load", start, { once: true });

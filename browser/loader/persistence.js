@@ -1,35 +1,59 @@
 // What Tactful keeps in this browser, and only here: the pseudonymous visitor id and the
-// engine's record (localStorage), the journal of unsaved events (sessionStorage), and the
-// visit's outcome beacon, sent to the proxy when the page is hidden.
-import { KEY } from "./config.js";
+// engine's record (localStorage; sessionStorage in the `session` consent mode), the journal of
+// unsaved events (sessionStorage), and the visit's outcome beacon, sent to the proxy when the page
+// is hidden. The names come from the data inventory (tactful/core/_inventory.py), via contract.js.
+import { STORAGE_NAMES } from "../generated/contract.js";
+import { randomHex } from "./clock.js";
+
+const ID = STORAGE_NAMES.id;
 
 function storage(name) {
   try {
     const store = window[name];
-    store.getItem(KEY + "id"); // throws where storage is blocked; a read costs the page no write
+    store.getItem(ID); // throws where storage is blocked; a read costs the page no write
     return store;
   } catch (e) {
     return null; // blocked: run in memory (a full storage is caught where it is written)
   }
 }
 
-export function openStores() {
-  return { local: storage("localStorage"), session: storage("sessionStorage") };
+/**
+ * Where this consent mode lets Tactful keep things: `granted` the visitor's browser (localStorage
+ * for the id and record), `session` this tab's session only, `required` (no consent yet) nowhere.
+ */
+export function openStores(mode) {
+  if (mode === "required") return { local: null, session: null };
+  const session = storage("sessionStorage");
+  return { local: mode === "session" ? session : storage("localStorage"), session };
+}
+
+/** Everything Tactful stored in this browser, gone (consent withdrawn). */
+export function eraseAll() {
+  for (const name of ["localStorage", "sessionStorage"]) {
+    try {
+      const store = window[name];
+      for (let i = store.length - 1; i >= 0; i--) {
+        const key = store.key(i);
+        if (key && key.indexOf(STORAGE_NAMES.prefix) === 0) store.removeItem(key);
+      }
+    } catch (e) { /* blocked storage holds nothing of ours */ }
+  }
+  try {
+    if (window.caches) window.caches.delete(STORAGE_NAMES.snapshots).catch(() => {});
+  } catch (e) { /* no Cache Storage here */ }
 }
 
 /** The visitor's random pseudonymous id, created on first use. */
 export function visitorId(local) {
-  let id = local && local.getItem(KEY + "id");
+  let id = local && local.getItem(ID);
   if (!id || !/^[a-f0-9]{32}$/.test(id)) {
-    const bytes = new Uint8Array(16);
-    crypto.getRandomValues(bytes);
-    id = Array.prototype.map.call(bytes, (b) => (b + 256).toString(16).slice(1)).join("");
-    if (local) local.setItem(KEY + "id", id);
+    id = randomHex(16);
+    if (local) local.setItem(ID, id);
   }
   return id;
 }
 
-export const RECORD = KEY + "state";
+export const RECORD = STORAGE_NAMES.state;
 
 export function loadRecord(local) {
   try { return local ? local.getItem(RECORD) : null; } catch (e) { return null; }
@@ -45,7 +69,7 @@ export function withRecordLock(task, limitMs) {
   const locks = navigator.locks;
   const bounded = () => Promise.race([task(), new Promise((resolve) => setTimeout(() => resolve(true), limitMs))]);
   if (!locks || typeof locks.request !== "function") return bounded();
-  return locks.request(KEY + "record", bounded);
+  return locks.request(STORAGE_NAMES.lock, bounded);
 }
 
 export function saveRecord(local, record) {
@@ -58,14 +82,14 @@ export function saveRecord(local, record) {
 export function writeJournal(session, unsaved) {
   if (!session) return;
   try {
-    if (unsaved.length) session.setItem(KEY + "journal", JSON.stringify(unsaved.slice(-200)));
-    else session.removeItem(KEY + "journal");
+    if (unsaved.length) session.setItem(STORAGE_NAMES.journal, JSON.stringify(unsaved.slice(-200)));
+    else session.removeItem(STORAGE_NAMES.journal);
   } catch (e) { /* storage full or blocked: best effort */ }
 }
 
 export function readJournal(session) {
   try {
-    const saved = session && JSON.parse(session.getItem(KEY + "journal") || "null");
+    const saved = session && JSON.parse(session.getItem(STORAGE_NAMES.journal) || "null");
     return Array.isArray(saved) ? saved : [];
   } catch (e) {
     return []; // unreadable: start clean

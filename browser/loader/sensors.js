@@ -39,6 +39,7 @@ export function clientFacts() {
     languages: Array.prototype.slice.call(n.languages || []).slice(0, 8),
     plugins: n.plugins ? n.plugins.length : 0, touch: (n.maxTouchPoints || 0) > 0,
     width: window.innerWidth | 0, height: window.innerHeight | 0, headless: !!headless,
+    gpc: n.globalPrivacyControl === true,
   };
 }
 

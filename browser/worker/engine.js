@@ -7,7 +7,9 @@
 // which a snapshot cannot carry. Any failure to read or restore a snapshot is silent: the worker
 // drops it and starts cold, and says so in `ready` (`start`, `notes`).
 
-const SNAPSHOTS = "tactful-snapshots";
+import { STORAGE_NAMES } from "../generated/contract.js";
+
+const SNAPSHOTS = STORAGE_NAMES.snapshots;
 const ENGINE_ZIP = "/lib/tactful-engine.zip";
 const ENV = { MSGPACK_PUREPYTHON: "1" };
 

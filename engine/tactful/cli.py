@@ -8,6 +8,7 @@
     tactful simulate --visitors N               synthetic traffic, stored as synthetic outcomes
     tactful report                              the lift report (terminal + HTML)
     tactful leads [list|retry|purge]            the lead outbox: list deliveries, retry or purge dead letters
+    tactful privacy [--playbook P] [--json]     what Tactful stores and sends (the data inventory)
 """
 
 from __future__ import annotations
@@ -299,6 +300,25 @@ def _print_deliveries(rows: list[dict]) -> None:
     print(f"{len(rows)} deliveries: {summary}")
 
 
+def cmd_privacy(args: argparse.Namespace) -> int:
+    from tactful.core import inventory, inventory_text
+    from tactful.proxy import ConfigError
+
+    try:
+        config = _proxy_config(args)
+        playbook = _playbook_or_demo(config)
+    except ConfigError as err:
+        print(f"bad configuration: {err}", file=sys.stderr)
+        return EXIT_INVALID
+    except PlaybookError as err:
+        _print_problems(str(args.playbook), err, sys.stderr)
+        return EXIT_INVALID
+    retention = {"lead_retention_days": config.lead_retention_days, "outcome_retention_days": config.outcome_retention_days}
+    data = inventory(playbook.privacy, playbook.honor_gpc, retention)
+    print(json.dumps(data, indent=1) if args.json else inventory_text(data), end="\n" if args.json else "")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tactful", description="Proactive chat that waits for a real signal.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -347,6 +367,12 @@ def build_parser() -> argparse.ArgumentParser:
     rep2.add_argument("--playbook", default=None, help="default: the demo shop's")
     rep2.add_argument("--data-dir", dest="data_dir", default=None)
     rep2.set_defaults(func=cmd_report)
+    _operations(sub)
+    return parser
+
+
+def _operations(sub) -> None:
+    """The commands an operator runs beside the proxy: the lead outbox and the data inventory."""
     leads = sub.add_parser("leads", help="the lead outbox: list deliveries, retry or purge dead letters")
     leads.add_argument("action", nargs="?", choices=("list", "retry", "purge"), default="list")
     leads.add_argument("--state", choices=("pending", "delivered", "dead"), default=None,
@@ -354,7 +380,11 @@ def build_parser() -> argparse.ArgumentParser:
     leads.add_argument("--config", default=None)
     leads.add_argument("--data-dir", dest="data_dir", default=None)
     leads.set_defaults(func=cmd_leads)
-    return parser
+    priv = sub.add_parser("privacy", help="what Tactful stores in the browser, sends, and keeps on the server")
+    priv.add_argument("--playbook", default=None, help="default: the demo shop's")
+    priv.add_argument("--config", default=None, help="tactful.toml (for the retention limits)")
+    priv.add_argument("--json", action="store_true", help="the inventory as JSON (what the build writes)")
+    priv.set_defaults(func=cmd_privacy)
 
 
 def main(argv: list[str] | None = None) -> int:

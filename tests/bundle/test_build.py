@@ -49,7 +49,7 @@ def test_precompressed_siblings_are_the_same_bytes(built_dist):
 def test_everything_but_the_loader_is_content_addressed(built_dist):
     manifest = json.loads((built_dist / "manifest.json").read_text())
     for name, info in manifest["files"].items():
-        if name == "tactful.js":
+        if name in ("tactful.js", "privacy.json", "privacy.html"):  # stable names a site links to
             continue
         head = name.split("/")[0]
         if head == "assets":
@@ -130,3 +130,13 @@ def test_a_wheel_that_does_not_match_its_pin_is_refused(tmp_path):
     tampered = {**lock, "wheels": [{**wheel, "sha256": "0" * 64}]}
     with pytest.raises(BuildError, match="does not match the lock"):
         fetch_wheels(tampered, tmp_path)
+
+
+def test_the_bundle_carries_its_data_inventory(built_dist, demo_playbook):
+    import json
+
+    from tactful.core import inventory
+
+    assert json.loads((built_dist / "privacy.json").read_text()) == inventory(demo_playbook.privacy, demo_playbook.honor_gpc)
+    page = (built_dist / "privacy.html").read_text()
+    assert "tactful:v1:id" in page and "/v1/outcome" in page and "<script" not in page

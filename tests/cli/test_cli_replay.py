@@ -77,3 +77,15 @@ def test_demo_events_replay(root):
     assert fired == {"cart_exit", "pricing_compare", "product_questions", "welcome_back_cart", "longform_lead"}
     assert any(r["reasons"] == ["bot"] for r in rows)
     assert any(r["reasons"] == ["holdout"] for r in rows)
+
+
+def test_privacy_prints_the_inventory(capsys, root):
+    from tactful.cli import main
+
+    assert main(["privacy", "--playbook", str(root / "demo" / "playbook.toml")]) == 0
+    text = capsys.readouterr().out
+    assert "tactful:v1:state" in text and "POST /v1/lead" in text and "90 days (lead_retention_days)" in text
+    assert main(["privacy", "--json", "--playbook", str(root / "demo" / "playbook.toml")]) == 0
+    import json
+
+    assert json.loads(capsys.readouterr().out)["privacy_level"] == "minimal"

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from tactful.core import Engine, machine_cadence
+from tactful.core import Engine, bot_score, machine_cadence
 
 HUMAN_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36"
 CLIENT = {"t": 0, "type": "client", "user_agent": HUMAN_UA, "webdriver": False, "languages": ["en-GB"]}
@@ -104,3 +104,41 @@ def test_ready_reports_an_automated_browser_from_its_own_words(demo_source):
     person = Host(json.dumps(demo_source), "v1", None, json.dumps({"webdriver": False, "user_agent": HUMAN_UA,
                                                                     "languages": ["en"]}))  # fmt: skip
     assert robot.bot is True and person.bot is False
+
+
+@pytest.mark.parametrize(
+    ("client", "interactions", "machine", "score"),
+    [
+        ({"user_agent": HUMAN_UA, "webdriver": False, "languages": ["en"]}, 3, False, 0.0),
+        ({"user_agent": HUMAN_UA, "webdriver": True, "languages": ["en"]}, 3, False, 1.0),
+        ({"user_agent": "", "webdriver": False, "languages": ["en"]}, 3, False, 1.0),
+        ({"user_agent": "Googlebot/2.1", "webdriver": False, "languages": ["en"]}, 3, False, 1.0),
+        ({"user_agent": HUMAN_UA, "webdriver": False, "languages": ["en"], "headless": True}, 3, False, 0.6),
+        ({"user_agent": HUMAN_UA, "webdriver": False, "languages": []}, 3, False, 0.4),
+        ({"user_agent": HUMAN_UA, "webdriver": False, "languages": ["en"]}, 0, False, 1.0),
+        ({"user_agent": HUMAN_UA, "webdriver": False, "languages": ["en"]}, 3, True, 1.0),
+        # every piece of evidence adds its weight: 1 + 1 + 0.6 + 0.4 + 1 + 1
+        ({"user_agent": "HeadlessChrome", "webdriver": True, "languages": [], "headless": True}, 0, True, 5.0),
+        ({"user_agent": HUMAN_UA, "webdriver": True, "languages": [], "headless": True}, 3, False, 2.0),
+        ({"user_agent": "", "webdriver": True, "languages": ["en"]}, 3, False, 2.0),
+    ],
+)
+def test_each_piece_of_evidence_weighs_what_the_table_says(client, interactions, machine, score):
+    assert bot_score(client, interactions, machine) == pytest.approx(score)
+
+
+def test_machine_cadence_at_its_edges():
+    frame = 0.012
+    assert machine_cadence([i * 0.0 for i in range(9)])  # eight gaps of nothing at all: a loop
+    assert not machine_cadence([i * frame for i in range(9)])  # a frame apart is what a screen delivers
+    assert machine_cadence([i * (frame - 0.001) for i in range(9)])
+    assert not machine_cadence([i * 0.005 for i in range(8)])  # seven gaps are not a train
+    assert machine_cadence([i * 3.0 for i in range(13)])  # a timer at the slowest cadence checked
+    assert not machine_cadence([i * 3.01 for i in range(13)])  # slower: not checked
+    assert not machine_cadence([i * 1.0 for i in range(12)])  # eleven regular gaps are not enough
+    wobbly = [0.0]
+    for i in range(12):
+        wobbly.append(wobbly[-1] + (1.03 if i % 2 else 0.97))  # 3 % variation: a hand
+    assert not machine_cadence(wobbly)
+    back_and_forth = [0.0, 1.0] * 7  # instants out of order: a mean gap of 0 is not a cadence
+    assert not machine_cadence(back_and_forth)

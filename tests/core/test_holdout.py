@@ -25,3 +25,14 @@ def test_holdout_share_is_close_to_the_fraction():
     arms = [assign_arm("demo-shop", f"visitor-{i}", 0.10) for i in range(20000)]
     share = arms.count("holdout") / len(arms)
     assert 0.09 < share < 0.11
+
+
+def test_an_unknown_version_says_which_and_what_is_known():
+    with pytest.raises(HashVersionError, match=r"unknown holdout hash version 2; known: \(1,\)"):
+        assign_arm("s", "v", 0.5, version=2)  # the version reaches the hash, never silently v1
+
+
+def test_the_holdout_is_below_the_fraction_not_at_it():
+    # visitor-1's bucket is 0.7361 with this salt: at a fraction of exactly 0.7361 it is treated.
+    assert assign_arm("demo-shop", "visitor-1", 0.7361) == "treatment"
+    assert assign_arm("demo-shop", "visitor-1", 0.7362) == "holdout"

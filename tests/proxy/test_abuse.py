@@ -165,3 +165,19 @@ def test_cors_headers_ride_on_refusals_too(make_proxy):
     refused = proxy.post("/v1/lead", {"v": 1, "email": "a@b.example", "trigger": "cart_exit", "page_kind": "cart"},
                          proxy.token(), origin="https://shop.example")  # fmt: skip
     assert refused.status_code == 400 and refused.headers["access-control-allow-origin"] == "https://shop.example"
+
+
+def test_global_privacy_control_keeps_beacons_and_leads_out(make_proxy):
+    from tactful.core import OutcomeBeacon, encode
+
+    proxy = make_proxy()
+    beacon = OutcomeBeacon(visitor="v1", session="v1:1", arm="treatment", eligible=True, intervened=True, converted=False)
+    gpc = {"content-type": CONTENT_TYPE, "sec-gpc": "1"}
+    assert proxy.client.post("/v1/outcome", content=encode(beacon), headers=gpc).status_code == 204
+    assert proxy.call(proxy.proxy.store.outcomes()) == []  # nothing kept
+    lead = {"v": 1, "email": "a@b.example", "trigger": "longform_lead", "page_kind": "article", "consent": True}
+    refused = proxy.post("/v1/lead", lead, proxy.token(), **{"sec-gpc": "1"})
+    assert refused.status_code == 403 and "Global Privacy Control" in refused.json()["error"]
+    assert proxy.post("/v1/message", CART, proxy.token(), **{"sec-gpc": "1"}).status_code == 200  # words travel
+    assert proxy.client.post("/v1/outcome", content=encode(beacon), headers={"content-type": CONTENT_TYPE}).status_code == 204
+    assert len(proxy.call(proxy.proxy.store.outcomes())) == 1

@@ -193,3 +193,36 @@ def test_a_sqlite_file_locked_by_another_process_never_blocks_the_loop(tmp_path)
     waited, ticks, rows = run(go)
     assert waited >= 1.0 and len(rows) == 1  # it waited for the lock, then wrote
     assert ticks >= waited / 0.05 * 0.7  # and the event loop kept ticking all along
+
+
+def test_the_inventory_names_every_column_the_stores_keep(settings, tmp_path):
+    from tactful.core import SERVER_RECORDS
+
+    listed = {record["record"]: set(record["fields"]) for record in SERVER_RECORDS}
+
+    async def go():
+        store = open_store(load_config(None, env={}, **settings))
+        await store.start()
+        try:
+            if store.name == "sqlite":
+                return {table: {row[1] for row in store.db.execute(f"PRAGMA table_info({table})")}
+                        for table in ("leads", "outbox", "outcomes", "spend", "meta")}  # fmt: skip
+            rows = await store._fetchall(  # noqa: SLF001 - the schema itself, as PostgreSQL reports it
+                "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema()")
+            columns: dict[str, set[str]] = {}
+            for table, column in rows:
+                columns.setdefault(table, set()).add(column)
+            return {t: c for t, c in columns.items() if t != "tactful_schema"}
+        finally:
+            await store.close()
+
+    assert run(go) == {table: listed[table] for table in ("leads", "outbox", "outcomes", "spend", "meta")}
+
+
+def test_the_inventorys_retention_defaults_are_the_proxys():
+    from tactful.core import inventory
+    from tactful.proxy import ProxyConfig
+
+    kept = {r["record"]: r["retention"] for r in inventory()["server_records"]}
+    assert kept["leads"] == f"{ProxyConfig().lead_retention_days:g} days (lead_retention_days)"
+    assert kept["outcomes"] == f"{ProxyConfig().outcome_retention_days:g} days (outcome_retention_days)"

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from tactful import __version__, resources
+from tactful.core import Playbook, inventory, inventory_html
 
 from ._inputs import (
     BuildError,
@@ -196,7 +197,16 @@ def build(out: Path, playbook: Path, *, packages: str = DEFAULT_PACKAGES, browse
     blobs["tactful.js"] = scripts["tactful.js"].replace(ASSET_PLACEHOLDER.encode(), literal.encode())
     first_visit = ["tactful.js", str(assets["worker"]), str(assets["playbook"]),
                    *(f"{runtime_dir}/{name}" for name in shipped), *_engine_files(assets)]  # fmt: skip
+    blobs.update(privacy_files(playbook_json))
     return _write(out, blobs, assets, first_visit)
+
+
+def privacy_files(playbook_json: bytes) -> dict[str, bytes]:
+    """The data inventory for this playbook, what the bundle stores and sends: ``privacy.json`` and a
+    page for reviewers and visitors, ``privacy.html``."""
+    shipped = Playbook.from_dict(json.loads(playbook_json))
+    listed = inventory(shipped.privacy, shipped.honor_gpc)
+    return {"privacy.json": (json.dumps(listed, indent=1) + "\n").encode(), "privacy.html": inventory_html(listed).encode()}
 
 
 def _add_engine(blobs, assets, packages, archive, wheels, runtime, cache) -> str:

@@ -4,7 +4,7 @@
   ``.br`` file with ``Content-Encoding: br`` (else gzip, else the file itself), ``Vary:
   Accept-Encoding``.
 * **Caching**: every file but the loader and the manifest has a content hash in its path, so it is
-  ``immutable`` for a year; ``tactful.js`` and ``manifest.json`` are revalidated on each visit
+  ``immutable`` for a year; ``tactful.js``, ``manifest.json`` and the privacy inventory are revalidated on each visit
   (``no-cache`` with an ``ETag``: a repeat visit gets ``304 Not Modified`` and no body).
 * **Types**: ``application/wasm`` for the runtime, so browsers compile it while it streams in.
 
@@ -23,7 +23,7 @@ TYPES = {
     ".json": "application/json", ".wasm": "application/wasm", ".zip": "application/zip",
     ".whl": "application/zip", ".html": "text/html; charset=utf-8", ".css": "text/css",
 }  # fmt: skip
-REVALIDATED = ("tactful.js", "manifest.json")
+REVALIDATED = ("tactful.js", "manifest.json", "privacy.json", "privacy.html")  # stable names: linked to
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 

@@ -27,6 +27,9 @@ from ._errors import (
 from ._events import EVENT_TYPES, PAGE_KINDS, Event, clean_event
 from ._holdout import HOLDOUT, TREATMENT, assign_arm, fnv1a_32, holdout_bucket
 from ._host import Host
+from ._inventory import CONSENT_MODES, REQUESTS, SERVER_RECORDS, STORAGE, STORAGE_NAMES, inventory
+from ._inventory import render_html as inventory_html
+from ._inventory import render_text as inventory_text
 from ._lint import Finding, lint
 from ._playbook import WIDGET_KINDS, Offer, Playbook, Trigger, load_playbook
 from ._replay import LineProblem, Replay, Row, replay_lines
@@ -54,6 +57,7 @@ __all__ = [
     "OFFER_DETAIL_FIELDS",
     "TO_WORKER",
     "BridgeMessage",
+    "CONSENT_MODES",
     "CONTENT_TYPE",
     "EVENT_TYPES",
     "GATES",
@@ -61,9 +65,13 @@ __all__ = [
     "INTERVENE",
     "PAGE_KINDS",
     "REASON_DOCS",
+    "REQUESTS",
+    "SERVER_RECORDS",
     "SESSION_TIMEOUT",
     "SIGNALS",
     "STATE_VERSION",
+    "STORAGE",
+    "STORAGE_NAMES",
     "SUPPRESS",
     "TREATMENT",
     "WIDGET_KINDS",
@@ -101,6 +109,9 @@ __all__ = [
     "encode",
     "fnv1a_32",
     "holdout_bucket",
+    "inventory",
+    "inventory_html",
+    "inventory_text",
     "lint",
     "machine_cadence",
     "load_playbook",

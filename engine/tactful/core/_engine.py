@@ -118,10 +118,11 @@ class Engine:
         One per visit, idempotent by (visitor, session): the browser may send it
         again as the visit goes on; the proxy keeps the latest. It is derived from
         the visitor's facts since the visit started, so every tab reports the same.
+        None under Global Privacy Control (when the playbook honours it).
         """
         state = self.state
         session = state.session
-        if session is None:
+        if session is None or self.private():
             return None
         since = session.start
         held = _since(state.interventions, since)
@@ -140,7 +141,14 @@ class Engine:
             dismissed=bool(_since(state.dismissals, since)),
             accepted=bool(_since(state.accepts, since)),
             bot=self.is_bot(),
+            storage="session" if session.client.get("storage") == "session" else None,
         )
+
+    def private(self) -> bool:
+        """Whether the browser sends Global Privacy Control and the playbook honours it: then no
+        outcome beacon is made and no lead is asked for (only words travel)."""
+        session = self.state.session
+        return self.playbook.honor_gpc and session is not None and session.client.get("gpc") is True
 
     def is_bot(self) -> bool:
         """Whether this visit looks automated now (see ``_bot``)."""
@@ -362,6 +370,7 @@ class Engine:
             ("converted", state.converted),
             ("holdout", state.arm == HOLDOUT),
             ("out_of_scope", not pb.in_scope(page.kind, page.url)),
+            ("privacy", trig.kind == "lead" and self.private()),
             ("phase_off", trig.phase > pb.phase),
             ("session_cap", len(_since(shown, session.start)) >= lim.per_session),
             ("visitor_cap", sum(1 for when, _ in shown if at - when < lim.visitor_window) >= lim.per_visitor),

@@ -128,6 +128,12 @@ def _page_kind(value: Any) -> str:
     return value
 
 
+def _choice(value: Any, choices: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise _Invalid(f"must be one of {', '.join(choices)}")
+    return value
+
+
 def _visibility(value: Any) -> str:
     if not isinstance(value, str) or value not in ("visible", "hidden"):
         raise _Invalid("must be 'visible' or 'hidden'")
@@ -170,6 +176,8 @@ SCHEMA: dict[str, dict[str, tuple[bool, Parser]]] = {
         "width": (False, lambda v: _integer(v, 0, 100_000)),
         "height": (False, lambda v: _integer(v, 0, 100_000)),
         "headless": (False, _flag),
+        "gpc": (False, _flag),  # navigator.globalPrivacyControl
+        "storage": (False, lambda v: _choice(v, ("persistent", "session"))),  # the consent mode's storage
     },
     "track": {"name": (True, _clipped(64))},
     # Extension: a heartbeat that only carries time, so logs can say "time passed".

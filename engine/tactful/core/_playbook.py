@@ -135,6 +135,7 @@ class Playbook:
     scope_urls: tuple[str, ...]
     support_link: str
     privacy: str
+    honor_gpc: bool
     followup: FollowUp
     page_globs: tuple[tuple[str, re.Pattern[str]], ...]
     source: dict[str, Any]
@@ -285,7 +286,9 @@ class _Validator:
         scope_raw = self.table(raw, "scope", {"exclude_urls", "support_link"})
         scope_urls = DEFAULT_SCOPE_URLS + self.text_list(scope_raw, "scope", "exclude_urls", ())
         support_link = self.text(scope_raw, "scope", "support_link", "/support", 500)
-        privacy = self.privacy(self.table(raw, "privacy", {"level"}))
+        privacy_raw = self.table(raw, "privacy", {"level", "honor_gpc"})
+        privacy = self.privacy(privacy_raw)
+        honor_gpc = self.flag(privacy_raw, "privacy", "honor_gpc", True)
         followup = self.followup(raw.get("followup", {}), "followup")
         page_globs = self.pages(raw.get("pages", {}))
         offers = self.offers(raw.get("offers", {}))
@@ -304,6 +307,7 @@ class _Validator:
             scope_urls=scope_urls,
             support_link=support_link,
             privacy=privacy,
+            honor_gpc=honor_gpc,
             followup=followup,
             page_globs=page_globs,
             source=raw,

@@ -37,7 +37,12 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")  # and l
 
 @dataclass(frozen=True, slots=True)
 class Spec:
-    """How one field is checked: ``kind`` is text, id, int, float, bool, enum or turns."""
+    """How one field is checked: ``kind`` is text, id, int, float, bool, enum or turns.
+
+    ``note`` says what the field holds, in plain words, and ``level`` the playbook privacy level
+    that lets it travel at all: the data inventory (``tactful privacy``) is generated from them,
+    and a request field without a note fails the tests.
+    """
 
     kind: str
     required: bool = True
@@ -46,6 +51,8 @@ class Spec:
     pattern: re.Pattern[str] | None = None
     lo: float = 0.0
     hi: float = 1e9
+    note: str = ""
+    level: str = "minimal"
 
 
 def _check(name: str, spec: Spec, value: Any) -> Any:
@@ -158,9 +165,12 @@ def decode(cls: type[Any], body: bytes) -> Any:
     return cls.from_dict(raw)
 
 
-_LOCALE_SPEC = Spec("text", required=False, limit=35, pattern=_LOCALE)
-_PAGE_SPEC = Spec("enum", choices=PAGE_KINDS)
-_TOKEN_SPEC = Spec("text", required=False, limit=512, pattern=re.compile(r"^[A-Za-z0-9_.\-]+$"))
+_LOCALE_SPEC = Spec("text", required=False, limit=35, pattern=_LOCALE,
+                    note="the page's language tag (e.g. en-GB), for the words' language")  # fmt: skip
+_PAGE_SPEC = Spec("enum", choices=PAGE_KINDS, note="the kind of page (home, product, cart...), never its URL")
+_TOKEN_SPEC = Spec("text", required=False, limit=512, pattern=re.compile(r"^[A-Za-z0-9_.\-]+$"),
+                   note="the short-lived visitor token the proxy issued (random; older loaders send it here)")  # fmt: skip
+_TRIGGER_SPEC = Spec("id", limit=64, note="the playbook trigger that fired (e.g. cart_exit)")
 _SOURCE_SPEC = Spec("enum", choices=("model", "cache", "template"))
 
 
@@ -178,13 +188,15 @@ class MessageRequest(WireMessage):
     token: str | None = None
 
     SPEC: ClassVar[dict[str, Spec]] = {
-        "trigger": Spec("id", limit=64),
-        "kind": Spec("enum", choices=WIDGET_KINDS),
+        "trigger": _TRIGGER_SPEC,
+        "kind": Spec("enum", choices=WIDGET_KINDS, note="the card's kind (discount, compare, questions...)"),
         "page_kind": _PAGE_SPEC,
-        "offer": Spec("id", required=False, limit=64),
+        "offer": Spec("id", required=False, limit=64, note="the playbook offer's id (e.g. cart10), not its code"),
         "locale": _LOCALE_SPEC,
-        "product": Spec("text", required=False, limit=120),
-        "category": Spec("text", required=False, limit=120),
+        "product": Spec("text", required=False, limit=120, level="context",
+                        note="the product's name on the page (data-tactful-product)"),
+        "category": Spec("text", required=False, limit=120, level="context",
+                         note="the category's name on the page (data-tactful-category)"),
         "token": _TOKEN_SPEC,
     }
 
@@ -220,13 +232,14 @@ class ReplyRequest(WireMessage):
     token: str | None = None
 
     SPEC: ClassVar[dict[str, Spec]] = {
-        "trigger": Spec("id", limit=64),
-        "text": Spec("text", limit=500),
+        "trigger": _TRIGGER_SPEC,
+        "text": Spec("text", limit=500, note="the question the visitor typed in the chat card"),
         "page_kind": _PAGE_SPEC,
-        "turn": Spec("int", required=False, lo=0, hi=20),
-        "history": Spec("turns", required=False, limit=8),
+        "turn": Spec("int", required=False, lo=0, hi=20, note="how many questions this chat had (not trusted)"),
+        "history": Spec("turns", required=False, limit=8,
+                        note="the chat's last turns as the browser shows them (not trusted: the proxy keeps its own)"),
         "locale": _LOCALE_SPEC,
-        "product": Spec("text", required=False, limit=120),
+        "product": Spec("text", required=False, limit=120, level="context", note="the product's name on the page"),
         "token": _TOKEN_SPEC,
     }
 
@@ -259,11 +272,11 @@ class LeadRequest(WireMessage):
     token: str | None = None
 
     SPEC: ClassVar[dict[str, Spec]] = {
-        "email": Spec("text", limit=254, pattern=_EMAIL),
-        "trigger": Spec("id", limit=64),
+        "email": Spec("text", limit=254, pattern=_EMAIL, note="the e-mail address the visitor typed into a lead card"),
+        "trigger": _TRIGGER_SPEC,
         "page_kind": _PAGE_SPEC,
-        "consent": Spec("bool", required=False),
-        "session": Spec("id", required=False, limit=96),
+        "consent": Spec("bool", required=False, note="the visitor ticked the box agreeing to be contacted"),
+        "session": Spec("id", required=False, limit=96, note="the visit's id (the visitor id and when the visit began)"),
         "locale": _LOCALE_SPEC,
         "token": _TOKEN_SPEC,
     }
@@ -293,20 +306,23 @@ class OutcomeBeacon(WireMessage):
     dismissed: bool = False
     accepted: bool = False
     bot: bool = False
+    storage: str | None = None  # "session": a session-only visit (no persistent id), counted apart
 
     SPEC: ClassVar[dict[str, Spec]] = {
-        "visitor": Spec("id", limit=64),
-        "session": Spec("id", limit=96),
-        "arm": Spec("enum", choices=("treatment", "holdout")),
-        "eligible": Spec("bool"),
-        "intervened": Spec("bool"),
-        "converted": Spec("bool"),
-        "value": Spec("float", required=False, lo=0, hi=1e9),
-        "trigger": Spec("id", required=False, limit=64),
-        "phase": Spec("int", required=False, lo=0, hi=9),
-        "dismissed": Spec("bool", required=False),
-        "accepted": Spec("bool", required=False),
-        "bot": Spec("bool", required=False),
+        "visitor": Spec("id", limit=64, note="the random pseudonymous visitor id"),
+        "session": Spec("id", limit=96, note="the visit's id (the visitor id and when the visit began)"),
+        "arm": Spec("enum", choices=("treatment", "holdout"), note="treatment or holdout, from the hash of the id"),
+        "eligible": Spec("bool", note="whether a trigger fired in this visit (shown, or would have been)"),
+        "intervened": Spec("bool", note="whether a card was shown in this visit"),
+        "converted": Spec("bool", note="whether the visit ended in a purchase"),
+        "value": Spec("float", required=False, lo=0, hi=1e9, note="the purchase's value, as the shop reported it"),
+        "trigger": Spec("id", required=False, limit=64, note="the visit's first trigger"),
+        "phase": Spec("int", required=False, lo=0, hi=9, note="that trigger's rollout phase"),
+        "dismissed": Spec("bool", required=False, note="whether the visitor dismissed a card"),
+        "accepted": Spec("bool", required=False, note="whether the visitor accepted an offer"),
+        "bot": Spec("bool", required=False, note="whether the visit looked automated"),
+        "storage": Spec("enum", required=False, choices=("session",),
+                        note="'session' when Tactful ran without a persistent id (consent mode session)"),
     }
 
 

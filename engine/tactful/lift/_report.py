@@ -62,6 +62,7 @@ class Summary:
     model_calls: int
     cost_usd: float
     power: list[dict] = field(default_factory=list)
+    session_only: int = 0  # visits without a persistent id (consent mode session): counted, not compared
 
     @property
     def srm_alarm(self) -> bool:
@@ -96,6 +97,10 @@ def compare(label: str, rows: list[dict]) -> Comparison:
 
 
 def summarize(rows: list[dict], holdout_fraction: float, model_calls: int, cost_usd: float, synthetic: bool) -> Summary:
+    # A session-only visit has an id for one tab's session: its caps reset and its "visitor" is a tab,
+    # so it is counted apart rather than mixed into a comparison of visitors.
+    session_only = [r for r in rows if r.get("storage") == "session"]
+    rows = [r for r in rows if r.get("storage") != "session"]
     humans = [r for r in rows if not r["bot"]]
     visitors: dict[str, set[str]] = {"treatment": set(), "holdout": set()}
     for r in humans:
@@ -110,6 +115,7 @@ def summarize(rows: list[dict], holdout_fraction: float, model_calls: int, cost_
         synthetic=synthetic,
         visits=len(humans),
         bots=len(rows) - len(humans),
+        session_only=len(session_only),
         visitors=counts,
         holdout_fraction=holdout_fraction,
         srm_chi2=chi2,
@@ -155,7 +161,8 @@ def render_text(s: Summary) -> str:
     if s.synthetic:
         lines.append("SYNTHETIC DATA (tactful simulate): a stated behavioural model, not evidence.")
     lines += [
-        f"Visits {s.visits:,} (bots excluded: {s.bots:,}); visitors: treatment {s.visitors['treatment']:,}, "
+        f"Visits {s.visits:,} (bots excluded: {s.bots:,}; session-only visits counted apart: {s.session_only:,}); "
+        f"visitors: treatment {s.visitors['treatment']:,}, "
         f"holdout {s.visitors['holdout']:,} (configured holdout {_pct(s.holdout_fraction, 0)})",
         f"Sample ratio check: chi2 {s.srm_chi2:.2f}, p = {s.srm_p:.4f} "
         + ("— ALARM: the split is off; do not trust the lift until it is explained" if s.srm_alarm else "— ok"),
@@ -291,7 +298,8 @@ svg {{ max-width: 100%; height: auto; }} pre {{ background: #f7f3ee; padding: 12
 <h2>Arms</h2>
 <p>Visitors: treatment {s.visitors['treatment']:,}, holdout {s.visitors['holdout']:,} (configured holdout
 {_pct(s.holdout_fraction, 0)}). Sample ratio check: χ² {s.srm_chi2:.2f}, p = {s.srm_p:.4f}.
-{s.visits:,} visits; {s.bots:,} bot visits excluded.</p>
+{s.visits:,} visits; {s.bots:,} bot visits excluded; {s.session_only:,} session-only visits (no persistent id)
+counted apart.</p>
 {_arms(s)}
 <h2>Lift by trigger and phase</h2>
 <p>Conversion of triggered visits: shown in the treatment arm, would-have-been-shown in the holdout.

@@ -27,6 +27,7 @@ from ._errors import (
 from ._guard import DEFAULT_CLAIMS
 from ._guard import Policy as OutputPolicy
 from ._guard import check as check_output
+from ._guard import clean as clean_output
 from ._http import serve, server_config
 from ._metrics import Metrics
 from ._outbox import sign as sign_webhook
@@ -62,6 +63,7 @@ __all__ = [
     "WriterError",
     "Written",
     "check_output",
+    "clean_output",
     "create_app",
     "create_words",
     "load_config",

@@ -50,8 +50,9 @@ from ._edge import (
     RateLimit,
     UnreadBodyClose,
     error_parts,
+    route_path,
 )
-from ._errors import BadRequest, ProxyError, RateLimited
+from ._errors import BadRequest, Forbidden, ProxyError, RateLimited
 from ._metrics import Metrics
 from ._outbox import Outbox
 from ._protect import VisitorTokens
@@ -210,9 +211,17 @@ class Proxy:
 
         def thin(handler):
             async def route(request: Request) -> Response:
+                if handler in private and self.playbook.honor_gpc and request.headers.get("sec-gpc") == "1":
+                    # Global Privacy Control, and the playbook honours it: only words travel.
+                    self.metrics.inc("tactful_gpc_refused_total", endpoint=route_path(request.scope))
+                    if handler == self.outcome:
+                        return Response(status_code=204)  # nothing kept; the browser needs no error for it
+                    raise Forbidden("Global Privacy Control is on: leads are not taken")
                 return await handler(request.scope.get(MESSAGE_KEY), request.scope.get(SUBJECT_KEY, ""))
 
             return route
+
+        private = (self.lead, self.outcome)
 
         guarded = [Route(path, thin(handlers[e.name]), methods=["POST", "OPTIONS"]) for path, e in ENDPOINTS.items()]
         return [*guarded, Route("/healthz", self.healthz), Route("/metrics", self.prometheus)]

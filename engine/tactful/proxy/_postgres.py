@@ -57,6 +57,7 @@ MIGRATIONS = [
       calls INTEGER NOT NULL DEFAULT 0, input_tokens BIGINT NOT NULL DEFAULT 0, output_tokens BIGINT NOT NULL DEFAULT 0
     );
     """,
+    "ALTER TABLE outcomes ADD COLUMN storage TEXT",  # "session": a visit without a persistent id
 ]
 DEADLINE = 10.0  # seconds any one operation may take before it is BackendDown
 START_WAIT = 30.0  # seconds start-up waits for the server before giving up

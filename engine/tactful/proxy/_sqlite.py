@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import sqlite3
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -58,8 +59,23 @@ MIGRATIONS = [
     """,
     "ALTER TABLE outbox ADD COLUMN retry_from REAL",  # when a manual retry restarted the window
     "ALTER TABLE outbox ADD COLUMN lease_until REAL",  # a claim by one process, until then
+    "ALTER TABLE outcomes ADD COLUMN storage TEXT",  # "session": a visit without a persistent id
 ]
 BUSY_TIMEOUT = 5.0  # seconds a call waits for another process's write lock before it is BackendDown
+
+
+def _until_unlocked(step) -> None:
+    """Run ``step``, again while another process holds the lock it needs, for up to BUSY_TIMEOUT.
+    (Switching a new file to WAL ignores the busy timeout: processes starting together collide.)"""
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    while True:
+        try:
+            step()
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 class SqliteStore:
@@ -93,7 +109,7 @@ class SqliteStore:
         if not self.path.exists():  # created owner-only; SQLite gives its -wal and -shm files the same mode
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
         db = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
+        _until_unlocked(lambda: db.execute("PRAGMA journal_mode=WAL"))
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA foreign_keys=ON")
         self._db = db
@@ -103,9 +119,10 @@ class SqliteStore:
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")  # one process at a time runs the steps
             version = self.db.execute("PRAGMA user_version").fetchone()[0]
-            columns = {row[1] for row in self.db.execute("PRAGMA table_info(outbox)")}
             for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
                 column = step.split("ADD COLUMN ")[1].split()[0] if "ADD COLUMN" in step else None
+                table = step.split()[2] if column else ""
+                columns = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")} if column else set()
                 if column is None:
                     for statement in filter(str.strip, step.split(";")):
                         self.db.execute(statement)

@@ -60,7 +60,7 @@ DELIVERY_KEYS = ("id", "lead_id", "target", "address", "attempts", "state", "las
                  "trigger", "created")  # fmt: skip
 SPEND_KEYS = ("spent", "reserved", "calls", "input_tokens", "output_tokens")
 OUTCOME_COLUMNS = ("visitor", "session", "arm", "eligible", "intervened", "converted", "value", "trigger", "phase",
-                   "dismissed", "accepted", "bot", "synthetic", "updated")  # fmt: skip
+                   "dismissed", "accepted", "bot", "synthetic", "updated", "storage")  # fmt: skip
 
 
 def delivery_from_row(r: tuple) -> Delivery:
@@ -73,7 +73,7 @@ def delivery_from_row(r: tuple) -> Delivery:
 def outcome_values(beacon: Any, now: float, synthetic: bool) -> tuple:
     return (beacon.visitor, beacon.session, beacon.arm, int(beacon.eligible), int(beacon.intervened),
             int(beacon.converted), float(beacon.value), beacon.trigger, beacon.phase, int(beacon.dismissed),
-            int(beacon.accepted), int(beacon.bot), int(synthetic), now)  # fmt: skip
+            int(beacon.accepted), int(beacon.bot), int(synthetic), now, getattr(beacon, "storage", None))  # fmt: skip
 
 
 def lead_key(email: str, trigger: str) -> str:

@@ -1,0 +1,99 @@
+"""`./run mutate`: a mutation score for the engine and the proxy's guard, spend, origin, limits and
+outbox, measured with mutmut (3.x), which changes one small thing at a time (a comparison, a
+constant, a boolean, a call's argument) and runs the tests that cover the changed function.
+
+mutmut looks for the code in ./src, so this builds a workspace in build/cache/mutate/ with the
+package under src/ and the tests and demo beside it, runs mutmut there, and prints the score and
+every surviving mutant with its diff. Survivors that cannot be killed (the change means the same
+thing) are listed in tests/mutation/equivalent.txt with the reason; they count as explained.
+
+    ./run mutate            the fast subset CI runs (the holdout hash, bot scoring, the guard)
+    ./run mutate --all      the engine and the proxy modules named above (takes a while)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+WORK = ROOT / "build" / "cache" / "mutate"
+FAST = ["src/tactful/core/_holdout.py", "src/tactful/core/_bot.py", "src/tactful/proxy/_guard.py"]
+ALL = ["src/tactful/core/*", "src/tactful/proxy/_guard.py", "src/tactful/proxy/_words.py",
+       "src/tactful/proxy/_edge.py", "src/tactful/proxy/_shared.py", "src/tactful/proxy/_outbox.py",
+       "src/tactful/proxy/_sqlite.py", "src/tactful/proxy/_protect.py"]  # fmt: skip
+FAST_TESTS = ["tests/core/test_bots.py", "tests/core/test_holdout.py", "tests/core/test_golden.py", "tests/proxy/test_guard.py"]
+# (test_purity inspects the modules' own namespaces, which mutmut's trampolines add to: not a mutant test)
+TESTS = [*(f"tests/core/{name}" for name in ("test_bots.py", "test_events.py", "test_golden.py", "test_holdout.py",
+                                              "test_lint.py", "test_live_page.py", "test_playbook.py",
+                                              "test_properties.py", "test_state.py", "test_tabs.py", "test_wire.py")),
+         "tests/proxy/test_guard.py", "tests/proxy/test_messages.py", "tests/proxy/test_abuse.py",
+         "tests/proxy/test_delivery.py", "tests/proxy/test_leads.py", "tests/proxy/test_store.py"]  # fmt: skip
+EQUIVALENT = Path(__file__).with_name("equivalent.txt")
+
+
+def workspace(only: list[str], tests: list[str]) -> None:
+    if WORK.exists():
+        shutil.rmtree(WORK)
+    (WORK / "src").mkdir(parents=True)
+    shutil.copytree(ROOT / "engine" / "tactful", WORK / "src" / "tactful", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "tests", WORK / "tests", ignore=shutil.ignore_patterns("__pycache__", "e2e", "bundle"))
+    shutil.copytree(ROOT / "demo", WORK / "demo", ignore=shutil.ignore_patterns("site"))
+    (WORK / "pyproject.toml").write_text(
+        "[tool.mutmut]\n"
+        'source_paths = ["src"]\n'
+        f"only_mutate = {only!r}\n"
+        f"pytest_add_cli_args_test_selection = {tests!r}\n"
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-x", "-q"]\n'
+        'also_copy = ["demo"]\n'
+        "[tool.pytest.ini_options]\n"
+        'addopts = ["--strict-markers"]\n'
+        'markers = ["slow: takes more than a few seconds"]\n'
+    )
+
+
+def equivalent() -> dict[str, str]:
+    """mutant name -> why it cannot be killed (it means the same thing)."""
+    known = {}
+    if EQUIVALENT.exists():
+        for line in EQUIVALENT.read_text().splitlines():
+            if line.strip() and not line.startswith("#"):
+                name, _, why = line.partition(" ")
+                known[name] = why.strip()
+    return known
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="mutation score (mutmut)")
+    parser.add_argument("--all", action="store_true", help="the engine and the proxy's guard, spend, limits, outbox")
+    parser.add_argument("--goal", type=float, default=0.90)
+    args = parser.parse_args()
+    workspace(ALL if args.all else FAST, TESTS if args.all else FAST_TESTS)
+    mutmut = [sys.executable, "-m", "mutmut"]
+    env = {**os.environ, "HYPOTHESIS_PROFILE": "mutate", "CI": os.environ.get("CI", "")}
+    subprocess.run([*mutmut, "run", "--max-children", str(os.cpu_count() or 2)], cwd=WORK, env=env, check=False)
+    results = subprocess.run([*mutmut, "results", "--all", "true"], cwd=WORK, env=env, capture_output=True, text=True).stdout
+    status = dict(re.findall(r"^\s*(\S+): (\w[\w ]*)$", results, re.M))
+    killed = [m for m, s in status.items() if s in ("killed", "timeout", "segfault")]
+    known = equivalent()
+    survived = [m for m, s in status.items() if s == "survived" and m not in known]
+    explained = [m for m, s in status.items() if s == "survived" and m in known]
+    untested = [m for m, s in status.items() if s == "no tests"]
+    scored = len(killed) + len(survived) + len(untested)
+    score = len(killed) / scored if scored else 0.0
+    print(f"\nmutation score: {len(killed)} killed of {scored} ({score:.1%}; goal {args.goal:.0%}); "
+          f"{len(explained)} survivors explained as equivalent (tests/mutation/equivalent.txt), "
+          f"{len(survived)} unexplained, {len(untested)} with no test")  # fmt: skip
+    for name in survived + untested:
+        diff = subprocess.run([*mutmut, "show", name], cwd=WORK, capture_output=True, text=True).stdout
+        print(f"\n--- {name} ({status[name]})\n{diff.strip()}")
+    return 0 if score >= args.goal and not survived else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
