@@ -17,7 +17,9 @@ export default [
       eqeqeq: ["error", "smart"],
     },
   },
-  { files: ["browser/**"], rules: { "no-var": "error", "prefer-const": "error" } },
+  { files: ["browser/**"], rules: { "no-var": "error", "prefer-const": "error" },
+    // A compile-time constant (esbuild --define): true in `tactful build --test` bundles only.
+    languageOptions: { globals: { TACTFUL_TEST_BUILD: "readonly" } } },
   { files: ["browser/worker/**"], languageOptions: { globals: { ...globals.worker } } },
   { files: ["tests/**/*.mjs", "bench/**/*.mjs", "engine/**/*.mjs", "eslint.config.mjs"],
     languageOptions: { globals: { ...globals.node } } },

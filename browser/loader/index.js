@@ -134,6 +134,7 @@ function boot(ctx) {
     stored: loadRecord(ctx.stores.local),
     locale: config.locale,
     client: ctx.client,
+    test: TACTFUL_TEST_BUILD && ctx.test ? { arm: ctx.test.arm } : undefined,
   });
 }
 
@@ -151,10 +152,23 @@ function onHide(ctx) {
   sendOutcome(ctx.config.proxy, ctx.outcome);
 }
 
+/**
+ * A test build only (`tactful build --test`; TACTFUL_TEST_BUILD is a compile-time constant, so a
+ * production build has none of this): `window.__tactfulTest = { arm, automation }` chooses the
+ * visitor's arm and lets an automated browser be a visitor. It says so, loudly, every page.
+ */
+function testHooks() {
+  if (!TACTFUL_TEST_BUILD) return null;
+  console.warn("[tactful] TEST BUILD: arms and automated browsers can be forced here. Never deploy this bundle.");
+  const hooks = window.__tactfulTest;
+  return hooks && typeof hooks === "object" ? { arm: hooks.arm, automation: hooks.automation === true } : {};
+}
+
 function main(script) {
   const prior = window.tactful;
   if (prior && prior.__tactful) return; // loaded twice: keep the first
   const ctx = assemble(readConfig(script), prior);
+  ctx.test = testHooks();
   window.tactful = ctx.api;
   ctx.replayQueue();
   document.addEventListener("tactful:cart", safe((e) => ctx.api.cart(e.detail)));
@@ -167,7 +181,7 @@ function main(script) {
     const saved = readJournal(ctx.stores.session);
     ctx.journaled = saved.length > 0;
     ctx.batcher.prepend(saved);
-    ctx.client = { ...clientFacts(), storage: ctx.mode === "session" ? "session" : "persistent" };
+    ctx.client = { ...clientFacts(ctx.test && ctx.test.automation), storage: ctx.mode === "session" ? "session" : "persistent" };
     ctx.clientEvent = { ...ctx.client };
     ctx.push(ctx.clientEvent);
     ctx.push(pageInfo());

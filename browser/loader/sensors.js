@@ -30,12 +30,13 @@ export function pageInfo() {
 }
 
 /** What the browser says about itself, for the bot score. */
-export function clientFacts() {
+export function clientFacts(automated) {
   const n = navigator;
-  const ua = n.userAgent || "";
-  const headless = (/Chrome\//.test(ua) && !window.chrome) || (window.outerWidth === 0 && window.outerHeight === 0);
+  let ua = n.userAgent || "";
+  let headless = (/Chrome\//.test(ua) && !window.chrome) || (window.outerWidth === 0 && window.outerHeight === 0);
+  if (TACTFUL_TEST_BUILD && automated) { ua = ua.replace("HeadlessChrome", "Chrome"); headless = false; }
   return {
-    type: "client", user_agent: ua.slice(0, 500), webdriver: n.webdriver === true,
+    type: "client", user_agent: ua.slice(0, 500), webdriver: n.webdriver === true && !(TACTFUL_TEST_BUILD && automated),
     languages: Array.prototype.slice.call(n.languages || []).slice(0, 8),
     plugins: n.plugins ? n.plugins.length : 0, touch: (n.maxTouchPoints || 0) > 0,
     width: window.innerWidth | 0, height: window.innerHeight | 0, headless: !!headless,

@@ -42,7 +42,9 @@ async function start(msg) {
   const Host = core.Host;
   let host;
   try {
-    host = Host(playbook, msg.visitor, msg.stored || "", JSON.stringify(msg.client || {}));
+    // A chosen arm reaches the engine from a test build only (compiled out of production).
+    const arm = TACTFUL_TEST_BUILD && msg.test && msg.test.arm ? String(msg.test.arm) : "";
+    host = Host(playbook, msg.visitor, msg.stored || "", JSON.stringify(msg.client || {}), arm);
   } finally {
     Host.destroy();
     core.destroy();

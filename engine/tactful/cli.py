@@ -133,12 +133,14 @@ def cmd_build(args: argparse.Namespace) -> int:
     from tactful.bundle import BuildError, build
 
     try:
-        report = build(Path(args.out), Path(args.playbook), packages=args.packages)
+        report = build(Path(args.out), Path(args.playbook), packages=args.packages, test=args.test)
     except BuildError as err:
         print(f"build failed: {err}", file=sys.stderr)
         return EXIT_INVALID
     print(report.table())
     print(f"built {len(report.files)} files into {args.out}/ (serve it under one prefix, e.g. /tactful/)")
+    if args.test:
+        print("TEST BUILD: it accepts automated browsers and chosen arms (tactful.testing). Never deploy it.")
     return EXIT_OK
 
 
@@ -201,7 +203,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"bad configuration: {err}", file=sys.stderr)
         return EXIT_INVALID
     try:
-        run_demo(config, Path(args.dist) if args.dist else Path(config.data_dir) / "dist")
+        default = Path(config.data_dir) / ("dist-test" if args.test else "dist")
+        run_demo(config, Path(args.dist) if args.dist else default, test=args.test)
     except BuildError as err:
         print(f"build failed: {err}", file=sys.stderr)
         return EXIT_INVALID
@@ -336,6 +339,8 @@ def build_parser() -> argparse.ArgumentParser:
     bld.add_argument("--packages", choices=("zip", "lock"), default="zip",
                      help="how the browser loads the engine: one zip on sys.path (default, the faster start), "
                           "or two wheels through Pyodide's loader and micropip's lock")
+    bld.add_argument("--test", action="store_true",
+                     help="a bundle for end-to-end test suites (tactful.testing): never deploy it")
     bld.set_defaults(func=cmd_build)
     srv = sub.add_parser("serve", help="run the message proxy (ASGI, loopback by default)")
     srv.add_argument("--config", default=None, help="tactful.toml (default: embedded defaults)")
@@ -351,6 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=None, help="default 8000")
     demo.add_argument("--data-dir", dest="data_dir", default=None, help="default .tactful")
     demo.add_argument("--dist", default=None, help="where the bundle is built (default: DATA_DIR/dist)")
+    demo.add_argument("--test", action="store_true", help="serve a test build (for end-to-end suites; tactful.testing)")
     demo.set_defaults(func=cmd_demo)
     sim = sub.add_parser("simulate", help="synthetic traffic through the engine, stored as synthetic outcomes")
     sim.add_argument("--visitors", type=int, default=5000)

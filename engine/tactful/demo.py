@@ -69,9 +69,9 @@ def create_demo_app(config, dist: Path, site: Path | None = None) -> Starlette:
     return app
 
 
-def run_demo(config, out: Path) -> None:
-    dist = ensure_built(out, resources.demo_playbook())
+def run_demo(config, out: Path, test: bool = False) -> None:
+    dist = ensure_built(out, resources.demo_playbook(), test=test)
     app = create_demo_app(config, dist)
     print(f"Tactful demo shop: http://{config.host}:{config.port}/  (writer: {config.provider}; "
-          f"lift report: /report; Ctrl-C stops)", flush=True)  # fmt: skip
+          f"lift report: /report; Ctrl-C stops){'  TEST BUILD' if test else ''}", flush=True)  # fmt: skip
     serve(config, app)

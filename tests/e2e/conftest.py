@@ -46,3 +46,26 @@ def robot_browser(playwright_session):
 def site(built_dist):
     with SiteServer(built_dist) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def test_dist():
+    """A test build of the bundle (`tactful build --test`), built once per source change."""
+    from pathlib import Path
+
+    from tactful.bundle import ensure_built
+
+    return ensure_built(Path(__file__).resolve().parents[2] / "build" / "cache" / "dist-test", test=True)
+
+
+@pytest.fixture(scope="session")
+def test_site(test_dist):
+    with SiteServer(test_dist) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def tactful_browser(robot_browser):
+    """The plugin's browser, here: a plainly automated Chromium (webdriver, HeadlessChrome), as a site
+    owner's suite would have. (One Playwright per process: ours.)"""
+    return robot_browser

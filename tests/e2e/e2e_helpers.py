@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+
+# The plugin's own helpers, where they fit: our suite is a site owner's suite too.
+from tactful.testing import card, freeze, page_time, poll, settled, wait_ready  # noqa: F401 - re-exported
+from tactful.testing import leave_through_top as exit_through_top
 
 HUMAN_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
 TREATMENT_ID = "809d4580aaed41565abc38d58f77f840"  # bucket 0.7477 for the demo salt: never in the holdout
 SECOND = 1000  # Playwright clock units
-BOOT_MS = 2500  # the loader boots within 2 s of idle time
 HOLDOUT_ID = "a87ff679a2f3e71d9181a67b7542122c"  # bucket < 0.10 for the demo salt
 
 
@@ -24,37 +26,6 @@ def new_visitor(browser, visitor_id=TREATMENT_ID, **options):
     return context
 
 
-def wait_ready(page, timeout=90.0):
-    """Poll tactful.ready (page.wait_for_function is not usable under a strict CSP).
-
-    When a test froze the page's clock (``freeze``), it is moved on just enough for the loader to
-    boot (it starts the worker in idle time, within 2 s); the worker's own start takes real time.
-    """
-    frozen = getattr(page.context, "_tactful_frozen", False)
-    advanced = 0
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        state = page.evaluate("() => window.__tactfulReady || (window.tactful && window.tactful.ready && "
-                              "window.tactful.ready.then(s => (window.__tactfulReady = s)) && null)")
-        if state:
-            return state
-        if frozen and advanced < BOOT_MS:
-            page.context.clock.run_for(250)
-            advanced += 250
-        time.sleep(0.2)
-    raise AssertionError("tactful.ready did not settle")
-
-
-def poll(page, expression, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = page.evaluate(expression)
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {expression}")
-
-
 def widget(page, selector="section"):
     """The widget's element inside its shadow root, or None."""
     return page.evaluate(
@@ -64,46 +35,12 @@ def widget(page, selector="section"):
     )
 
 
-def card(page, timeout=20.0):
-    """The card on the page, once it is there (the decision comes first, the words a moment later)."""
-    poll(page, "() => { const h = document.getElementById('tactful-root'); return !!(h && h.shadowRoot && "
-               "h.shadowRoot.querySelector('section')); }", timeout)  # fmt: skip
-    return widget(page)
-
-
-def exit_through_top(page):
-    """The pointer heads up and out of the window, a frame (16 ms of page time) between moves."""
-    clock = page.context.clock
-    for y in (400, 330, 260, 190, 120, 45, -30):
-        page.mouse.move(500, y)
-        clock.run_for(16)
-
-
 def be_active(page, seconds, clock):
     """Move the mouse once a (fake) second: the loader turns that into activity events."""
     for i in range(seconds):
         page.mouse.move(300 + (i % 2) * 40, 300 + (i % 3) * 20)
         clock.fast_forward(SECOND)
     settled(page)
-
-
-def freeze(page, context):
-    """Stop the page's clock where it is: from now on time moves only when the test fast-forwards it
-    (the worker keeps running in real time, so the engine still answers). The clock still runs while
-    this is said, so it pauses a little ahead of the instant it read."""
-    for ahead in (250, 1000, 4000):
-        try:
-            context.clock.pause_at(page_time(page, ahead))
-            break
-        except Exception as err:  # "Cannot fast-forward to the past": the clock ran on; aim further ahead
-            if "past" not in str(err):
-                raise
-    context._tactful_frozen = True
-
-
-def page_time(page, offset_ms=0):
-    """The page's clock as a datetime (Playwright reads a bare number as seconds, not milliseconds)."""
-    return datetime.fromtimestamp((page.evaluate("Date.now()") + offset_ms) / 1000, tz=UTC)
 
 
 def open_page(browser, site, path, **options):
@@ -121,12 +58,6 @@ def settle(page, clock, ms=1500):
     """Let ``ms`` of page time pass, then wait until the worker has decided all of it."""
     clock.fast_forward(ms)
     settled(page)
-
-
-def settled(page):
-    """The sync point: `tactful.settled()` resolves once the worker has decided every event and
-    every instant up to the call (no sleep, however slow the worker is)."""
-    assert page.evaluate("() => tactful.settled()") is True
 
 
 def nothing_shown(page):

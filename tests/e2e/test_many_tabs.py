@@ -106,7 +106,7 @@ def test_a_closed_tab_decides_nothing_on_the_next_page(human_browser, site):
     be_active(again, 5, context.clock)
     settle(again, context.clock)
     (welcome,) = poll(again, "() => tactful.explain().filter(d => d.trigger === 'welcome_back_cart')")
-    assert welcome["action"] == "intervene" and card(again)["kind"] == "welcome_back"
+    assert welcome["action"] == "intervene" and card(again).kind == "welcome_back"
     assert decisions_for(again, "cart_exit") == []
     context.close()
 
@@ -157,7 +157,7 @@ def test_a_keyboard_only_visitor_gets_the_cart_offer(human_browser, site):
     context.clock.fast_forward(61 * SECOND)  # still, on the cart, for a minute
     settle(page, context.clock)
     assert poll(page, "() => tactful.explain().some(d => d.trigger === 'cart_exit' && d.action === 'intervene')")
-    assert card(page)["kind"] == "discount"
+    assert card(page).kind == "discount"
     assert page.evaluate("document.activeElement.hasAttribute('data-add')")  # focus stayed where it was
     context.close()
 

@@ -35,7 +35,7 @@ def test_a_fast_flick_back_up_on_a_phone_is_leaving(human_browser, site):
     freeze(page, context)
     settle(page, context.clock)
     decision = poll(page, "() => tactful.explain().find(d => d.trigger === 'cart_exit')")
-    assert decision["action"] == "intervene" and card(page)["kind"] == "discount"
+    assert decision["action"] == "intervene" and card(page).kind == "discount"
     assert page.evaluate("innerWidth") == 390
     context.close()
 

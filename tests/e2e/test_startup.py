@@ -23,7 +23,7 @@ def kept_snapshots(page, timeout=60.0):
 def cart_offer_works(page, clock):
     page.click("[data-add]")
     leave_cart_page(page, clock)
-    assert last_cart_exit(page)["action"] == "intervene" and card(page)["kind"] == "discount"
+    assert last_cart_exit(page)["action"] == "intervene" and card(page).kind == "discount"
 
 
 def test_a_repeat_visit_starts_from_the_snapshot(human_browser, site):

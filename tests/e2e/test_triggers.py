@@ -50,8 +50,8 @@ def test_pricing_compare_after_reading_and_hovering_a_tier_twice(human_browser, 
     page.hover("[data-tactful-hover='tier:pro']")
     settle(page, context.clock, 5 * SECOND)
     shown = card(page)
-    assert shown["kind"] == "compare"
-    text = shown["text"]
+    assert shown.kind == "compare"
+    text = shown.text
     assert "Pro" in text and "Team" in text
     context.close()
 
@@ -64,7 +64,7 @@ def test_product_questions_after_real_dwell_without_add_to_cart(human_browser, s
     be_active(page, 24, context.clock)
     settle(page, context.clock)
     assert poll(page, "() => tactful.explain().some(d => d.trigger === 'product_questions' && d.action === 'intervene')")
-    assert card(page)["kind"] == "questions"
+    assert card(page).kind == "questions"
     context.close()
 
 
@@ -84,7 +84,7 @@ def test_welcome_back_cart_on_a_later_visit(human_browser, site):
     be_active(page, 4, context.clock)
     settle(page, context.clock)
     assert poll(page, "() => tactful.explain().some(d => d.trigger === 'welcome_back_cart' && d.action === 'intervene')")
-    assert card(page)["kind"] == "welcome_back"
+    assert card(page).kind == "welcome_back"
     context.close()
 
 

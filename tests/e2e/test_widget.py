@@ -40,21 +40,21 @@ def show_offer(browser, site, **options):
 
 def test_proxy_down_falls_back_to_the_template(human_browser, site):
     context, page = show_offer(human_browser, site)
-    assert "Take 10% off your cart with code SAVE10" in card(page)["text"]
+    assert "Take 10% off your cart with code SAVE10" in card(page).text
     context.close()
 
 
 def test_a_slow_proxy_falls_back_to_the_template(human_browser, built_dist):
     with SiteServer(built_dist, api=FakeApi(delay=4.0)) as slow:
         context, page = show_offer(human_browser, slow)
-        assert "Take 10% off your cart with code SAVE10" in card(page)["text"]
-        assert MODEL_WORDS not in card(page)["text"]
+        assert "Take 10% off your cart with code SAVE10" in card(page).text
+        assert MODEL_WORDS not in card(page).text
         context.close()
 
 
 def test_proxy_words_are_shown_when_it_answers(human_browser, api_site):
     context, page = show_offer(human_browser, api_site)
-    assert MODEL_WORDS in card(page)["text"]
+    assert MODEL_WORDS in card(page).text
     (request,) = [m for p, m in api_site.fake.received if p == "/v1/message"]
     assert request.trigger == "cart_exit" and request.offer == "cart10" and request.page_kind == "cart"
     context.close()
@@ -127,7 +127,7 @@ def show_lead_form(browser, site):
     be_active(page, 50, context.clock)
     settle(page, context.clock)
     poll(page, SHOWN)
-    assert card(page)["kind"] == "lead"
+    assert card(page).kind == "lead"
     return context, page
 
 
@@ -165,5 +165,5 @@ def test_chat_panel_asks_the_proxy(human_browser, api_site):
     poll(page, SHOWN)
     click_in_widget(page, ".chip")
     assert poll(page, "() => document.getElementById('tactful-root').shadowRoot.querySelector('.agent')")
-    assert "waterproof" in card(page)["text"]
+    assert "waterproof" in card(page).text
     context.close()

@@ -102,17 +102,18 @@ def _dir_hash(blobs: dict[str, bytes]) -> str:
 # -- the parts ----------------------------------------------------------------
 
 
-def javascript(browser: Path | None) -> dict[str, bytes]:
+def javascript(browser: Path | None, test: bool = False) -> dict[str, bytes]:
     """The bundled loader, worker and widget: prebuilt in an installed wheel, else esbuild from sources."""
     root = resources.checkout()
     if browser is None and root is None:
-        files = {name: resources.prebuilt(name) for name in ("tactful.js", "worker.js", "widget.js")}
+        folder = "test/" if test else ""
+        files = {name: resources.prebuilt(folder + name) for name in ("tactful.js", "worker.js", "widget.js")}
         missing = [name for name, path in files.items() if path is None]
         if missing:
             raise BuildError(f"this install has no prebuilt {', '.join(missing)} (a broken wheel?)")
         return {name: path.read_bytes() for name, path in files.items() if path is not None}
     try:
-        return bundle_javascript(browser or root / "browser", root or Path.cwd())  # type: ignore[operator]
+        return bundle_javascript(browser or root / "browser", root or Path.cwd(), test)  # type: ignore[operator]
     except JavaScriptError as err:
         raise BuildError(str(err)) from err
 
@@ -156,8 +157,13 @@ def frozen_lock(runtime: Path, wheels: dict[str, Path], engine: tuple[str, bytes
 # -- assembly -----------------------------------------------------------------
 
 
-def build(out: Path, playbook: Path, *, packages: str = DEFAULT_PACKAGES, browser: Path | None = None) -> BuildReport:
-    """Build the bundle into ``out`` (emptied first) and return the size report."""
+def build(out: Path, playbook: Path, *, packages: str = DEFAULT_PACKAGES, browser: Path | None = None,
+          test: bool = False) -> BuildReport:  # fmt: skip
+    """Build the bundle into ``out`` (emptied first) and return the size report.
+
+    ``test``: a bundle for site owners' end-to-end suites (see ``tactful.testing``): it accepts
+    automated browsers and a chosen arm, says so loudly in the console, and must never be deployed.
+    """
     if packages not in PACKAGE_MODES:
         raise BuildError(f"packages must be one of {', '.join(PACKAGE_MODES)}")
     playbook_json = compile_playbook(playbook)
@@ -166,9 +172,9 @@ def build(out: Path, playbook: Path, *, packages: str = DEFAULT_PACKAGES, browse
     wheels = fetch_wheels(pins, cache)
     runtime = pyodide_runtime(pins, cache)
     archive = engine_archive(wheels["msgpack"])
-    scripts = javascript(browser)
+    scripts = javascript(browser, test)
     blobs: dict[str, bytes] = {}
-    assets: dict[str, Any] = {"version": __version__, "packages": packages}
+    assets: dict[str, Any] = {"version": __version__, "packages": packages, "test": test}
     engine_hash = _add_engine(blobs, assets, packages, archive, wheels, runtime, cache)
     wheels_dir = cache / f"traced-{assets['wheels']}".rstrip("/") if "wheels" in assets else None
     if wheels_dir is not None:  # the trace installs the very wheels the browser will, through the lock
@@ -198,6 +204,7 @@ def build(out: Path, playbook: Path, *, packages: str = DEFAULT_PACKAGES, browse
     first_visit = ["tactful.js", str(assets["worker"]), str(assets["playbook"]),
                    *(f"{runtime_dir}/{name}" for name in shipped), *_engine_files(assets)]  # fmt: skip
     blobs.update(privacy_files(playbook_json))
+    blobs["testing/tactful-playwright.mjs"] = playwright_helper()
     return _write(out, blobs, assets, first_visit)
 
 
@@ -255,13 +262,26 @@ def _write(out: Path, blobs: dict[str, bytes], assets: dict, first_visit: list[s
             "integrity": sri(data),
         }
     manifest = {"version": __version__, "pyodide": PYODIDE_VERSION, "assets": assets, "files": report.files,
+                "test": bool(assets.get("test")),
                 "first_visit": first_visit, "totals": report.totals,
                 "first_visit_totals": report.first_visit_totals}  # fmt: skip
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
     return report
 
 
-def ensure_built(out: Path, playbook: Path | None = None, packages: str = DEFAULT_PACKAGES) -> Path:
+def playwright_helper() -> bytes:
+    """The helper module for site owners' @playwright/test suites (``dist/testing/``)."""
+    root = resources.checkout()
+    path = root / "browser" / "testing" / "tactful-playwright.mjs" if root else resources.prebuilt(HELPER)
+    if path is None or not path.is_file():
+        raise BuildError(f"{HELPER} is missing from this install")
+    return path.read_bytes()
+
+
+HELPER = "testing/tactful-playwright.mjs"
+
+
+def ensure_built(out: Path, playbook: Path | None = None, packages: str = DEFAULT_PACKAGES, test: bool = False) -> Path:
     """Build unless ``out`` already holds a bundle built from the current sources."""
     playbook = playbook or resources.demo_playbook()
     stamp = out / ".sources"
@@ -269,10 +289,10 @@ def ensure_built(out: Path, playbook: Path | None = None, packages: str = DEFAUL
     sources = [*sorted((package / "core").glob("*.py")), *sorted((package / "bundle").glob("*.*")), playbook]
     root = resources.checkout()
     if root is not None:
-        sources += [p for p in sorted((root / "browser").rglob("*.js")) if "generated" not in p.parts]
+        sources += [p for p in sorted((root / "browser").rglob("*.*js")) if "generated" not in p.parts]
         sources.append(root / "build" / "wheels.lock.json")
-    digest = _dir_hash({str(p): p.read_bytes() for p in sources}) + packages
+    digest = _dir_hash({str(p): p.read_bytes() for p in sources}) + packages + ("-test" if test else "")
     if not (stamp.exists() and stamp.read_text() == digest and (out / "manifest.json").exists()):
-        build(out, playbook, packages=packages)
+        build(out, playbook, packages=packages, test=test)
         stamp.write_text(digest)
     return out

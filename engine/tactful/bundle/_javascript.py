@@ -51,8 +51,13 @@ def write_contract(browser: Path) -> Path:
     return target
 
 
-def bundle_javascript(browser: Path, root: Path) -> dict[str, bytes]:
-    """The bundled, minified loader, worker and widget: ``{file name: bytes}``."""
+def bundle_javascript(browser: Path, root: Path, test: bool = False) -> dict[str, bytes]:
+    """The bundled, minified loader, worker and widget: ``{file name: bytes}``.
+
+    ``test``: a test build (``tactful build --test``). ``TACTFUL_TEST_BUILD`` is a compile-time
+    constant: in a production build the test hooks are dead code that the minifier removes, so
+    no switch in the page can turn them on.
+    """
     write_contract(browser)
     tool = esbuild(root)
     out: dict[str, bytes] = {}
@@ -61,7 +66,7 @@ def bundle_javascript(browser: Path, root: Path) -> dict[str, bytes]:
             target = Path(tmp) / name
             cmd = [str(tool), str(browser / entry), "--bundle", f"--format={fmt}", "--minify",
                    f"--target={TARGET}", "--legal-comments=none", "--charset=utf8", "--log-level=error",
-                   f"--outfile={target}"]  # fmt: skip
+                   f"--define:TACTFUL_TEST_BUILD={'true' if test else 'false'}", f"--outfile={target}"]  # fmt: skip
             if name == "tactful.js":
                 cmd.append(f"--banner:js={BANNER}")
             result = subprocess.run(cmd, capture_output=True, text=True, check=False)

@@ -28,6 +28,11 @@ def prebuild(target: Path) -> dict:
     (target / "prebuilt").mkdir(parents=True)
     for name, data in bundle_javascript(root / "browser", root).items():
         (target / "prebuilt" / name).write_bytes(data)
+    (target / "prebuilt" / "test").mkdir()
+    for name, data in bundle_javascript(root / "browser", root, test=True).items():
+        (target / "prebuilt" / "test" / name).write_bytes(data)
+    (target / "prebuilt" / "testing").mkdir()
+    shutil.copy2(root / "browser" / "testing" / "tactful-playwright.mjs", target / "prebuilt" / "testing")
     pins = read_lock(root / "build" / "wheels.lock.json")
     cache = resources.cache_dir()
     wheels = fetch_wheels(pins, cache)

@@ -42,9 +42,11 @@ TO_WORKER: tuple[BridgeMessage, ...] = (
             ("stored", "?string"),
             ("locale", "string"),
             ("client", "Object"),
+            ("test", "(Object|undefined)"),
         ),
         "start Pyodide and the engine for this visitor, from its stored record (base64 msgpack) and "
-        "what the browser says of itself (the `client` event)",
+        "what the browser says of itself (the `client` event); `test` (a test build's chosen arm) is "
+        "sent and read by test builds only",
     ),
     BridgeMessage(
         "batch",

@@ -22,6 +22,7 @@ from ._decision import Decision
 from ._engine import Engine
 from ._errors import StateError, WireError
 from ._events import Event, clean_event
+from ._holdout import HOLDOUT, TREATMENT
 from ._playbook import Playbook
 from ._state import VisitorState
 from ._wire import (
@@ -42,7 +43,9 @@ MAX_BATCH = 500  # events per feed call; the loader batches per tick, far below 
 class Host:
     """One visitor's engine inside the worker."""
 
-    def __init__(self, playbook_json: str, visitor_id: str, stored_b64: str | None = None, client_json: str = ""):
+    def __init__(self, playbook_json: str, visitor_id: str, stored_b64: str | None = None, client_json: str = "",
+                 arm: str = ""):  # fmt: skip
+        """``arm``: a test build's chosen arm (``treatment`` or ``holdout``); production workers never pass one."""
         self.playbook = Playbook.from_dict(json.loads(playbook_json))
         self.notes: list[str] = []
         self._client = _client_facts(client_json)
@@ -56,6 +59,8 @@ class Host:
             self.notes.append("stored record belongs to another visitor id; starting afresh")
             state = None
         self.engine = Engine(self.playbook, visitor_id=visitor_id, state=state)
+        if arm in (HOLDOUT, TREATMENT):
+            self.engine.state.arm = arm
         self._last: dict[str, Decision] = {}
 
     @property
