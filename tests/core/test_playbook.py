@@ -168,3 +168,24 @@ def test_the_public_copy_keeps_that_a_lead_has_a_follow_up_but_not_where(demo_pl
     with pytest.raises(PlaybookError) as err:
         Playbook.from_dict({**demo_source, "followup": {"email": "a@b.example", "held_by_server": True}})
     assert "followup.held_by_server" in str(err.value.problems)
+
+
+def test_variant_errors_name_the_field(demo_source):
+    bad = [{"id": "ten"}, {"id": "ten"}, {"id": "x", "offer": "nope", "colour": "red"}, "plain"]
+    found = problems(with_trigger(demo_source, 0, variants=bad))
+    assert "unique" in found["triggers[0].variants[1].id"]
+    assert "unknown offer 'nope'" in found["triggers[0].variants[2].offer"]
+    assert found["triggers[0].variants[2].colour"] == "unknown field"
+    assert "table" in found["triggers[0].variants[3]"]
+    assert "2 to 8" in problems(with_trigger(demo_source, 0, variants=[{"id": "one"}]))["triggers[0].variants"]
+
+
+def test_variants_inherit_words_and_offer_and_split_visitors(demo_source):
+    source = with_trigger(demo_source, 0, variants=[{"id": "plain"}, {"id": "short", "title": "Wait!", "message": "Code {code}."}])
+    trig = Playbook.from_dict(source).trigger("cart_exit")
+    plain, short = trig.variants
+    assert (plain.message, plain.title, plain.offer) == (trig.message, trig.title, trig.offer)
+    assert trig.render(None, short) == f"Code {trig.offer.code}."
+    seen = {trig.variant_for("salt", f"v{i}").id for i in range(200)}
+    assert seen == {"plain", "short"}
+    assert all(trig.variant_for("salt", "v7") == trig.variant_for("salt", "v7") for _ in range(3))

@@ -16,7 +16,7 @@ import json
 from tactful.core import Playbook, Replay, Row, holdout_bucket, replay_lines
 
 SPEC_VERSION = 1
-COMPARED = ("t", "action", "trigger", "kind", "offer", "arm", "reasons", "eligible")
+COMPARED = ("t", "action", "trigger", "kind", "offer", "variant", "arm", "reasons", "eligible")
 
 
 def merge(base, overrides):
@@ -32,7 +32,8 @@ def merge(base, overrides):
 
 def run_case(playbook_source: dict, case: dict) -> dict:
     """The decisions and skip counts a case actually gives."""
-    replay = Replay(Playbook.from_dict(merge(playbook_source, case.get("overrides", {}))))
+    replay = Replay(Playbook.from_dict(merge(playbook_source, case.get("overrides", {}))),
+                    paused=frozenset(case.get("paused", ())))
     visitor = case["visitor"]
     decisions = []
     for feed in case["feeds"]:

@@ -110,6 +110,7 @@ CARD_FIELDS: tuple[tuple[str, str], ...] = (
     ("offer_detail", "(OfferDetail|undefined)"),
     ("support_link", "(string|undefined)"),
     ("source", "(string|undefined)"),
+    ("variant", "(string|undefined)"),
 )
 
 OFFER_DETAIL_FIELDS: tuple[tuple[str, str], ...] = (

@@ -26,6 +26,7 @@ GATES = (
     "out_of_scope",
     "privacy",
     "phase_off",
+    "paused",
     "session_cap",
     "visitor_cap",
     "min_gap",
@@ -40,6 +41,7 @@ REASON_DOCS = {
     "out_of_scope": "support, account or returns pages: the agent stays out of post-purchase help",
     "privacy": "the browser sends Global Privacy Control and the playbook honours it: no lead capture",
     "phase_off": "the trigger's rollout phase is later than the playbook's current phase",
+    "paused": "the proxy paused the trigger: its always-valid lift lay below zero, or it was dismissed too often",
     "session_cap": "the visit already had limits.per_session interventions",
     "visitor_cap": "the visitor had limits.per_visitor interventions within limits.visitor_window",
     "min_gap": "less than limits.min_gap seconds since the last intervention",
@@ -62,13 +64,14 @@ class Decision:
     page_kind: str
     offer: str | None = None
     message: str = ""  # the playbook's template text, filled in
+    variant: str | None = None  # the trigger's variant for this visitor, when it has variants
 
     @property
     def intervene(self) -> bool:
         return self.action == INTERVENE
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON/msgpack form; ``offer`` is omitted when there is none."""
+        """The JSON/msgpack form; ``offer`` and ``variant`` are omitted when there is none."""
         out: dict[str, Any] = {
             "t": self.t,
             "action": self.action,
@@ -77,6 +80,8 @@ class Decision:
         }
         if self.offer is not None:
             out["offer"] = self.offer
+        if self.variant is not None:
+            out["variant"] = self.variant
         out.update(
             arm=self.arm,
             reasons=list(self.reasons),

@@ -53,7 +53,8 @@ class Engine:
     []
     """
 
-    def __init__(self, playbook: Playbook, visitor_id: str | None = None, state: VisitorState | None = None):
+    def __init__(self, playbook: Playbook, visitor_id: str | None = None, state: VisitorState | None = None,
+                 paused: frozenset[str] = frozenset()):  # fmt: skip
         if state is None:
             if not visitor_id:
                 raise ValueError("an Engine needs a visitor_id or a VisitorState")
@@ -67,6 +68,7 @@ class Engine:
         if state.arm not in (HOLDOUT, TREATMENT):
             hold = playbook.holdout
             state.arm = assign_arm(hold.salt, state.id, hold.fraction, hold.hash_version)
+        self.paused = paused  # triggers the proxy paused (their lift was below zero): they fire no more
         self.skipped: dict[str, int] = {}  # events skipped, by reason
         self.dropped: dict[str, int] = {}  # malformed optional fields dropped, by "type.field"
         self._path = ("", "/")  # (url, path) cache for the current page
@@ -127,6 +129,7 @@ class Engine:
         since = session.start
         held = _since(state.interventions, since)
         first = self.playbook.trigger(held[0][1]) if held else None
+        variant = first.variant_for(self.playbook.holdout.salt, state.id) if first else None
         conversions = _since(state.conversions, since)
         return OutcomeBeacon(
             visitor=state.id[:64],
@@ -142,6 +145,10 @@ class Engine:
             accepted=bool(_since(state.accepts, since)),
             bot=self.is_bot(),
             storage="session" if session.client.get("storage") == "session" else None,
+            variant=variant.id if variant else None,
+            eligible_at=held[0][0] if held else None,
+            converted_at=conversions[0][0] if conversions else None,
+            test=session.client.get("test") is True,
         )
 
     def private(self) -> bool:
@@ -372,6 +379,7 @@ class Engine:
             ("out_of_scope", not pb.in_scope(page.kind, page.url)),
             ("privacy", trig.kind == "lead" and self.private()),
             ("phase_off", trig.phase > pb.phase),
+            ("paused", trig.id in self.paused),
             ("session_cap", len(_since(shown, session.start)) >= lim.per_session),
             ("visitor_cap", sum(1 for when, _ in shown if at - when < lim.visitor_window) >= lim.per_visitor),
             ("min_gap", bool(shown) and at - max(when for when, _ in shown) < lim.min_gap),
@@ -391,6 +399,8 @@ class Engine:
         action = SUPPRESS if reasons else INTERVENE
         if action == INTERVENE:
             reasons = [f"signal:{name}" for name in trig.when.satisfied(state, at)]
+        variant = trig.variant_for(self.playbook.holdout.salt, state.id)
+        offer = trig.offer_of(variant)
         return Decision(
             t=at,
             action=action,
@@ -400,8 +410,9 @@ class Engine:
             reasons=tuple(reasons),
             eligible=eligible,
             page_kind=page.kind,
-            offer=trig.offer.id if trig.offer else None,
-            message=trig.render({"product": page.product or "this item"}) if action == INTERVENE else "",
+            offer=offer.id if offer else None,
+            message=trig.render({"product": page.product or "this item"}, variant) if action == INTERVENE else "",
+            variant=variant.id if variant else None,
         )
 
 

@@ -177,6 +177,7 @@ SCHEMA: dict[str, dict[str, tuple[bool, Parser]]] = {
         "height": (False, lambda v: _integer(v, 0, 100_000)),
         "headless": (False, _flag),
         "gpc": (False, _flag),  # navigator.globalPrivacyControl
+        "test": (False, _flag),  # a test build's loader: its beacons never count as traffic
         "storage": (False, lambda v: _choice(v, ("persistent", "session"))),  # the consent mode's storage
     },
     "track": {"name": (True, _clipped(64))},

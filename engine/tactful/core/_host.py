@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import replace
 from typing import Any
 
 from ._bot import bot_score
@@ -115,10 +116,12 @@ class Host:
             self._last[decision.trigger] = decision
             trig = self.playbook.trigger(decision.trigger)
             if trig is not None:
-                out["title"] = trig.title
+                variant = trig.variant(decision.variant)
+                offer = trig.offer_of(variant)
+                out["title"] = variant.title if variant else trig.title
                 out["questions"] = list(trig.questions)
-                if trig.offer is not None:
-                    out["offer_detail"] = {name: getattr(trig.offer, name) for name, _ in OFFER_DETAIL_FIELDS}
+                if offer is not None:
+                    out["offer_detail"] = {name: getattr(offer, name) for name, _ in OFFER_DETAIL_FIELDS}
             out["support_link"] = self.playbook.support_link
         return out
 
@@ -187,8 +190,10 @@ class Host:
     def state_b64(self) -> str:
         return _b64(self.state())
 
-    def outcome_b64(self) -> str | None:
-        body = self.outcome()
+    def outcome_b64(self, token: str = "") -> str | None:
+        """The visit's outcome beacon (base64 msgpack), carrying ``token`` (a visitor token the proxy
+        issued for this visitor id; without one the proxy refuses the beacon)."""
+        body = self.outcome(token or None)
         return _b64(body) if body is not None else None
 
     def message_request(self, trigger_id: str, locale: str | None = None, token: str | None = None) -> bytes:
@@ -207,10 +212,19 @@ class Host:
         )
         return encode(request)
 
-    def outcome(self) -> bytes | None:
+    def outcome(self, token: str | None = None) -> bytes | None:
         """The msgpack body of POST /v1/outcome for this visit, or None before any event."""
         beacon = self.engine.outcome()
-        return encode(beacon) if beacon is not None else None
+        return encode(replace(beacon, token=token)) if beacon is not None else None
+
+    def set_paused(self, paused_json: str) -> None:
+        """The triggers the proxy has paused (it says so with each visitor token): they fire no more."""
+        try:
+            paused = json.loads(paused_json)
+        except ValueError:
+            return
+        if isinstance(paused, list):
+            self.engine.paused = frozenset(p for p in paused if isinstance(p, str))
 
     def state(self) -> bytes:
         return self.engine.state.to_bytes()

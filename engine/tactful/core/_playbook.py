@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from ._conditions import Condition, compile_condition
 from ._errors import PlaybookError
 from ._events import PAGE_KINDS
+from ._holdout import fnv1a_32
 
 PLAYBOOK_VERSION = 1
 WIDGET_KINDS = ("discount", "compare", "questions", "welcome_back", "lead")
@@ -39,8 +40,9 @@ _ID = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 _TEMPLATE_FIELD = re.compile(r"\{([a-z_]+)\}")
 TRIGGER_FIELDS = {
     "id", "kind", "phase", "priority", "pages", "urls", "when", "message",
-    "offer", "title", "questions", "followup",
+    "offer", "title", "questions", "followup", "variants",
 }  # fmt: skip
+VARIANT_FIELDS = {"id", "message", "title", "offer"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,17 @@ class Offer:
 
 
 @dataclass(frozen=True, slots=True)
+class Variant:
+    """One version of a trigger's card (its own words and/or offer), shown to a sticky share of the
+    treated visitors so that versions can be compared against the holdout and each other."""
+
+    id: str
+    message: str
+    title: str
+    offer: Offer | None
+
+
+@dataclass(frozen=True, slots=True)
 class FollowUp:
     """Where a lead goes. Server-only: the browser's copy says only ``held_by_server``."""
 
@@ -106,6 +119,7 @@ class Trigger:
     title: str = ""
     questions: tuple[str, ...] = ()
     followup: FollowUp = field(default_factory=FollowUp)
+    variants: tuple[Variant, ...] = ()
     _url_res: tuple[re.Pattern[str], ...] = ()
 
     def matches_page(self, kind: str, path: str) -> bool:
@@ -113,12 +127,27 @@ class Trigger:
             return False
         return not self._url_res or any(rx.match(path) for rx in self._url_res)
 
-    def render(self, extra: dict[str, str] | None = None) -> str:
-        """The template text with the offer's fields filled in (the fallback words)."""
-        values = self.offer.template_fields() if self.offer else {}
+    def variant_for(self, salt: str, visitor_id: str) -> Variant | None:
+        """The visitor's variant of this trigger: a stable hash of (salt, visitor, trigger), so it
+        sticks across visits and tabs and is independent of the holdout's hash."""
+        if not self.variants:
+            return None
+        return self.variants[fnv1a_32(f"{salt}|{visitor_id}|{self.id}".encode()) % len(self.variants)]
+
+    def offer_of(self, variant: Variant | None) -> Offer | None:
+        return variant.offer if variant is not None and variant.offer is not None else self.offer
+
+    def render(self, extra: dict[str, str] | None = None, variant: Variant | None = None) -> str:
+        """The template text (the variant's, if any) with the offer's fields filled in (the fallback words)."""
+        offer = self.offer_of(variant)
+        values = offer.template_fields() if offer else {}
         if extra:
             values.update(extra)
-        return _TEMPLATE_FIELD.sub(lambda m: values.get(m.group(1), m.group(0)), self.message)
+        message = variant.message if variant is not None else self.message
+        return _TEMPLATE_FIELD.sub(lambda m: values.get(m.group(1), m.group(0)), message)
+
+    def variant(self, variant_id: str | None) -> Variant | None:
+        return next((v for v in self.variants if v.id == variant_id), None)
 
 
 @dataclass(slots=True)
@@ -464,6 +493,8 @@ class _Validator:
                 "or followup.email",
             )
         questions = self.text_list(body, path, "questions", ())
+        title = self.text(body, path, "title", "", 120)
+        variants = self.variants(path, body.get("variants"), message, title, offer, offers) if "variants" in body else ()
         if when is None:
             return None
         return Trigger(
@@ -476,11 +507,39 @@ class _Validator:
             when=when,
             message=message,
             offer=offer,
-            title=self.text(body, path, "title", "", 120),
+            title=title,
             questions=questions,
             followup=trig_followup,
+            variants=variants,
             _url_res=tuple(re.compile(translate(g)) for g in urls),
         )
+
+    def variants(self, path: str, raw: Any, message: str, title: str, offer: Offer | None,
+                 offers: dict[str, Offer]) -> tuple[Variant, ...]:  # fmt: skip
+        """``variants = [{id, message?, title?, offer?}, ...]``: two or more versions of the card."""
+        if not isinstance(raw, list) or not 2 <= len(raw) <= 8:
+            self.fail(f"{path}.variants", "a list of 2 to 8 tables {id, message?, title?, offer?}")
+            return ()
+        out: list[Variant] = []
+        for j, body in enumerate(raw):
+            where = f"{path}.variants[{j}]"
+            if not isinstance(body, dict):
+                self.fail(where, "must be a table")
+                continue
+            for extra in sorted(set(body) - VARIANT_FIELDS):
+                self.fail(f"{where}.{extra}", "unknown field")
+            variant_id = body.get("id")
+            if not isinstance(variant_id, str) or not _ID.match(variant_id) or variant_id in {v.id for v in out}:
+                self.fail(f"{where}.id", "required: a lower_snake_case id, unique in the trigger")
+                continue
+            chosen = offer
+            if "offer" in body:
+                chosen = offers.get(body["offer"]) if isinstance(body["offer"], str) else None
+                if chosen is None:
+                    self.fail(f"{where}.offer", f"unknown offer {body['offer']!r}")
+            out.append(Variant(variant_id, self.text(body, where, "message", message, 600) or message,
+                               self.text(body, where, "title", title, 120) or title, chosen))  # fmt: skip
+        return tuple(out)
 
     def trigger_id(self, path: str, body: dict[str, Any], index: int, seen: set[str]) -> str:
         trig_id = body.get("id")

@@ -47,15 +47,16 @@ class LineProblem:
 class Replay:
     """Per-visitor engines. Visitors are independent; each keeps its state across its visits."""
 
-    def __init__(self, playbook: Playbook):
+    def __init__(self, playbook: Playbook, paused: frozenset[str] = frozenset()):
         self.playbook = playbook
+        self.paused = paused
         self.engines: dict[str, Engine] = {}
         self._skipped_before_reload: dict[str, int] = {}
 
     def engine(self, visitor: str) -> Engine:
         engine = self.engines.get(visitor)
         if engine is None:
-            engine = self.engines[visitor] = Engine(self.playbook, visitor_id=visitor)
+            engine = self.engines[visitor] = Engine(self.playbook, visitor_id=visitor, paused=self.paused)
         return engine
 
     def feed(self, visitor: str, events: list[Any], now: float | None = None) -> list[Decision]:
@@ -70,7 +71,7 @@ class Replay:
         """Restart ``visitor``'s engine from its stored record, as a page load in the browser does."""
         old = self.engine(visitor)
         _add(self._skipped_before_reload, old.skipped)
-        fresh = Engine(self.playbook, state=VisitorState.from_bytes(old.state.to_bytes()))
+        fresh = Engine(self.playbook, state=VisitorState.from_bytes(old.state.to_bytes()), paused=self.paused)
         self.engines[visitor] = fresh
         return fresh
 

@@ -186,6 +186,7 @@ class MessageRequest(WireMessage):
     product: str | None = None
     category: str | None = None
     token: str | None = None
+    variant: str | None = None
 
     SPEC: ClassVar[dict[str, Spec]] = {
         "trigger": _TRIGGER_SPEC,
@@ -198,6 +199,7 @@ class MessageRequest(WireMessage):
         "category": Spec("text", required=False, limit=120, level="context",
                          note="the category's name on the page (data-tactful-category)"),
         "token": _TOKEN_SPEC,
+        "variant": Spec("id", required=False, limit=32, note="the card's variant, when the trigger has several"),
     }
 
 
@@ -307,6 +309,11 @@ class OutcomeBeacon(WireMessage):
     accepted: bool = False
     bot: bool = False
     storage: str | None = None  # "session": a session-only visit (no persistent id), counted apart
+    variant: str | None = None  # the first trigger's variant
+    eligible_at: float | None = None  # when the visit's first trigger fired (epoch seconds)
+    converted_at: float | None = None  # when the visit's purchase was reported
+    test: bool = False  # sent by a test build (tactful build --test): never counted as traffic
+    token: str | None = None  # a visitor token bound to `visitor` (the proxy refuses beacons without one)
 
     SPEC: ClassVar[dict[str, Spec]] = {
         "visitor": Spec("id", limit=64, note="the random pseudonymous visitor id"),
@@ -323,6 +330,13 @@ class OutcomeBeacon(WireMessage):
         "bot": Spec("bool", required=False, note="whether the visit looked automated"),
         "storage": Spec("enum", required=False, choices=("session",),
                         note="'session' when Tactful ran without a persistent id (consent mode session)"),
+        "variant": Spec("id", required=False, limit=32, note="that trigger's variant, when it has several"),
+        "eligible_at": Spec("float", required=False, lo=0, hi=1e11, note="when that trigger fired"),
+        "converted_at": Spec("float", required=False, lo=0, hi=1e11, note="when the purchase was reported"),
+        "test": Spec("bool", required=False, note="true from a test build: excluded from every report"),
+        "token": Spec("text", required=False, limit=512, pattern=re.compile(r"^[A-Za-z0-9_.\-]+$"),
+                      note="a short-lived token the proxy issued for this visitor id (unauthenticated beacons "
+                           "are refused)"),
     }
 
 
@@ -358,4 +372,5 @@ def message_request(
         product=(product[:120] or None) if share and product else None,
         category=(category[:120] or None) if share and category else None,
         token=token,
+        variant=decision.variant,
     )
