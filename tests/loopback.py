@@ -12,7 +12,7 @@ import httpx
 import msgpack
 import uvicorn
 
-from tactful.core import CONTENT_TYPE, TokenReply, decode
+from tactful.core import CONTENT_TYPE, TokenReply, TokenRequest, decode, encode
 from tactful.proxy import create_app, server_config
 
 
@@ -52,10 +52,19 @@ class RunningProxy:
         """Run ``coroutine`` (e.g. ``running.proxy.store.spend(day)``) on the proxy's own loop; its result."""
         return asyncio.run_coroutine_threadsafe(coroutine, self.proxy.loop).result(30)
 
-    def token(self) -> str:
-        response = self.client.post("/v1/token", headers={"content-type": CONTENT_TYPE})
+    def token(self, visitor: str | None = None) -> str:
+        """A visitor token; bound to ``visitor`` when given (as the worker asks for one)."""
+        return self.token_reply(visitor).token
+
+    def token_reply(self, visitor: str | None = None) -> TokenReply:
+        body = encode(TokenRequest(visitor=visitor)) if visitor else b""
+        response = self.client.post("/v1/token", content=body, headers={"content-type": CONTENT_TYPE})
         assert response.status_code == 200, response.text
-        return decode(TokenReply, response.content).token
+        return decode(TokenReply, response.content)
+
+    def vouched(self, beacon):
+        """``beacon`` with a token bound to its visitor, as a browser sends it."""
+        return replace(beacon, token=self.token(beacon.visitor))
 
     def post(self, path: str, body: dict, token: str | None = None, **headers) -> httpx.Response:
         if token:

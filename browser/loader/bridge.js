@@ -23,6 +23,7 @@ export function createBridge(assets, base, handlers, disable) {
         waiting.delete(msg.seq);
         return resolve && resolve(msg);
       }
+      case FROM_WORKER.OUTCOME: return handlers.outcome(msg.outcome);
       case FROM_WORKER.WORDS: return handlers.words(msg.decision);
       case FROM_WORKER.REPLIED: return handlers.answer(msg);
       case FROM_WORKER.LEAD_DONE: return handlers.answer(msg);

@@ -48,6 +48,7 @@ function assemble(config, prior) {
     return ctx.batcher.settled();
   }));
   ctx.api.consent = safe((choice) => consent(ctx, choice));
+  ctx.api.visitorId = () => ctx.visitor || null; // null until the engine starts (after consent, when required)
   ctx.disable = (reason) => disable(ctx, reason);
   ctx.widget = createWidgetBridge(ctx.built ? new URL(ctx.built.widget, config.base).href : "", {
     feedback: (type, trigger) => ctx.push({ type, trigger }),
@@ -81,6 +82,7 @@ function workerHandlers(ctx) {
       if (msg.outcome) ctx.outcome = msg.outcome;
       if (msg.converted) ctx.widget.close(); // bought in this or another tab: nothing stays open
     },
+    outcome: (outcome) => { if (outcome) ctx.outcome = outcome; },
     words: (card) => ctx.widget.show(card),
     answer: (msg) => ctx.widget.receive(msg),
   };
@@ -125,12 +127,16 @@ function boot(ctx) {
     return ctx.disable("unsupported");
   }
   setTimeout(() => { if (ctx.state === null) ctx.disable("start-up timed out"); }, config.timeout);
+  // The id the shop's checkout hands its server for POST /v1/conversion: tactful.visitorId(), or a
+  // hidden <input data-tactful-visitor> in the checkout form, filled here.
+  ctx.visitor = visitorId(ctx.stores.local);
+  for (const input of document.querySelectorAll("input[data-tactful-visitor]")) input.value = ctx.visitor;
   return ctx.bridge.start({
     assets: built,
     base: config.base,
     playbookUrl: new URL(config.playbook || built.playbook, config.playbook ? location.href : config.base).href,
     proxy: config.proxy ? new URL(config.proxy, location.href).href.replace(/\/$/, "") : "",
-    visitor: visitorId(ctx.stores.local),
+    visitor: ctx.visitor,
     stored: loadRecord(ctx.stores.local),
     locale: config.locale,
     client: ctx.client,
@@ -182,6 +188,7 @@ function main(script) {
     ctx.journaled = saved.length > 0;
     ctx.batcher.prepend(saved);
     ctx.client = { ...clientFacts(ctx.test && ctx.test.automation), storage: ctx.mode === "session" ? "session" : "persistent" };
+    if (TACTFUL_TEST_BUILD) ctx.client.test = true; // a test build's beacons are never counted as traffic
     ctx.clientEvent = { ...ctx.client };
     ctx.push(ctx.clientEvent);
     ctx.push(pageInfo());

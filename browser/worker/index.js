@@ -53,8 +53,9 @@ async function start(msg) {
     feed: host.feed, state: host.state_b64, outcome: host.outcome_b64, converted: () => host.converted,
     request: host.message_request_b64, readMessage: host.read_message_reply, readToken: host.read_token_reply,
     replyRequest: host.reply_request_b64, readReply: host.read_reply_reply, leadRequest: host.lead_request_b64,
+    tokenRequest: host.token_request_b64,
   };
-  proxy = createProxy(msg.proxy, call.readToken);
+  proxy = createProxy(msg.proxy, call.readToken, call.tokenRequest);
   locale = msg.locale;
   const notes = host.notes_json;
   engine.marks.host = performance.now();
@@ -66,6 +67,17 @@ async function start(msg) {
     // Keep it once the page has had its first answers: idle time, for the next page's warm start.
     setTimeout(() => keepSnapshot(msg.assets.snapshot, engine.snapshot).catch(() => {}), 1000);
   }
+}
+
+let vouching = null;
+let vouchAfter = 0; // after a failed attempt, the next waits a minute (no request per batch while the proxy is away)
+function vouch() {
+  // A beacon without a token bound to this visitor is refused: fetch one, then send the beacon again.
+  if (vouching || performance.now() < vouchAfter) return;
+  vouching = proxy.token()
+    .then(() => { const outcome = call.outcome(proxy.known()); if (outcome) post({ type: FROM_WORKER.OUTCOME, outcome }); })
+    .catch(() => { vouchAfter = performance.now() + 60000; })
+    .finally(() => { vouching = null; });
 }
 
 async function words(card) {
@@ -85,8 +97,10 @@ function batch(msg) {
   // A heartbeat that changed nothing but the clock leaves the stored record as it is (and the
   // page's main thread without a storage write); a merge from another tab or any event stores it.
   const changed = events.length > 0 || cards.length > 0 || Boolean(msg.stored);
+  const outcome = changed ? call.outcome(proxy.known()) : null;
   post({ type: FROM_WORKER.DECISIONS, seq: msg.seq, decisions: cards, state: changed ? call.state() : null,
-    outcome: changed ? call.outcome() : null, converted: call.converted() });
+    outcome, converted: call.converted() });
+  if (outcome && !proxy.known() && proxy.configured) vouch();
   for (const card of cards) {
     if (card.action === "intervene") words(card).then((decision) => post({ type: FROM_WORKER.WORDS, decision }));
   }

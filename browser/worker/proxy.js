@@ -20,8 +20,9 @@ export function bytesToB64(bytes) {
 /**
  * @param {string} base the proxy's URL ("" when none is configured)
  * @param {(b64: string) => string} readToken decodes a /v1/token reply (Python) into JSON text
+ * @param {() => string} tokenBody the /v1/token request (base64): this visitor's id, which the token is bound to
  */
-export function createProxy(base, readToken) {
+export function createProxy(base, readToken, tokenBody) {
   let token = null; // { token, expires }
 
   async function post(path, bodyB64, bearer) {
@@ -50,13 +51,19 @@ export function createProxy(base, readToken) {
     }
   }
 
-  /** A short-lived signed token from the proxy; renewed a minute before it expires. */
+  const fresh = () => token && token.expires - 60 >= Date.now() / 1000;
+
+  /** A short-lived signed token from the proxy, bound to this visitor; renewed a minute before it expires. */
   async function visitorToken() {
-    if (!token || token.expires - 60 < Date.now() / 1000) token = JSON.parse(readToken(await post("/v1/token", "")));
+    if (!fresh()) token = JSON.parse(readToken(await post("/v1/token", tokenBody())));
     return token.token;
   }
 
   return {
+    configured: Boolean(base),
+    token: visitorToken,
+    /** The token in hand, if it is still fresh ("" otherwise): outcome beacons carry it. */
+    known: () => (fresh() ? token.token : ""),
     /** POST a msgpack body (base64) as this visitor; the reply body as base64. */
     async send(path, bodyB64) {
       return post(path, bodyB64, await visitorToken());

@@ -167,8 +167,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     state = "Redis" if config.redis_url else "each process's memory"
     print(f"tactful proxy on http://{config.host}:{config.port} (writer: {config.provider}; {config.workers} "
           f"process{'es' if config.workers > 1 else ''}; records: {store}; limits and cache: {state})", flush=True)  # fmt: skip
-    serve(config)
+    serve(config, serve_app(config) if config.workers == 1 else None, factory="tactful.cli:worker_app")
     return EXIT_OK
+
+
+def serve_app(config):
+    """The proxy as ``tactful serve`` runs it: with the lift's judge, so harmful triggers pause themselves."""
+    from tactful.lift import judge_triggers
+    from tactful.proxy import create_app
+
+    return create_app(config, judge=judge_triggers)
+
+
+def worker_app():
+    """One ``tactful serve --workers N`` process's app (uvicorn imports it by name)."""
+    from tactful.proxy import worker_config
+
+    return serve_app(worker_config())
 
 
 def _proxy_config(args: argparse.Namespace, **defaults):
@@ -239,7 +254,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     config = _proxy_config(args)
     playbook = _playbook_or_demo(config)
-    result = simulate(playbook, args.visitors, seed=args.seed)
+    uplift = {}
+    for item in args.uplift or []:
+        name, _, value = item.partition("=")
+        try:
+            uplift[name.strip()] = float(value)
+        except ValueError:
+            print(f"--uplift {item!r}: expected TRIGGER[:VARIANT]=CHANGE, e.g. cart_exit:ship=0.1", file=sys.stderr)
+            return EXIT_USAGE
+    result = simulate(playbook, args.visitors, seed=args.seed, uplift=uplift)
     result = result.priced(*price_requests(playbook, result.requests))
     meta = {"visitors": result.visitors, "visits": result.visits, "model_calls": result.model_calls,
             "cost_usd": result.cost_usd, "message_requests": result.message_requests}  # fmt: skip
@@ -252,17 +275,22 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from tactful.demo import report_from_store
-    from tactful.lift import render_html, render_text
+    from tactful.lift import outcomes_csv, render_html, render_text
 
     config = _proxy_config(args)
     playbook = _playbook_or_demo(config)
     if not config.database_url and not (Path(config.data_dir) / "tactful.sqlite3").exists():
         print(f"no outcomes yet in {config.data_dir}/ (run the demo, or tactful simulate)", file=sys.stderr)
         return EXIT_USAGE
-    summary = _with_store(config, lambda store: report_from_store(store, playbook.holdout.fraction, args.data))
+    options = {"window_days": args.window, "include_test": args.include_test}
+    summary = _with_store(config, lambda store: report_from_store(store, playbook.holdout.fraction, args.data,
+                                                                  playbook, **options))  # fmt: skip
     print(render_text(summary), end="")
     Path(args.out).write_text(render_html(summary))
     print(f"\nHTML report: {args.out}")
+    if args.csv:
+        Path(args.csv).write_text(outcomes_csv(summary))
+        print(f"CSV of eligible visitors: {args.csv}")
     return EXIT_OK
 
 
@@ -361,6 +389,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("simulate", help="synthetic traffic through the engine, stored as synthetic outcomes")
     sim.add_argument("--visitors", type=int, default=5000)
     sim.add_argument("--seed", type=int, default=7)
+    sim.add_argument("--uplift", action="append", metavar="TRIGGER[:VARIANT]=CHANGE",
+                     help="the assumed change in the chance to buy once shown (e.g. cart_exit:ship=0.1, "
+                          "pricing_compare=-0.08 for a trigger that hurts); repeatable")
     sim.add_argument("--config", default=None)
     sim.add_argument("--playbook", default=None, help="default: the demo shop's")
     sim.add_argument("--data-dir", dest="data_dir", default=None)
@@ -369,6 +400,10 @@ def build_parser() -> argparse.ArgumentParser:
     rep2.add_argument("--out", default="tactful-report.html")
     rep2.add_argument("--data", choices=("auto", "real", "synthetic"), default="auto",
                       help="which outcomes: real ones when there are any (auto), or one kind")
+    rep2.add_argument("--window", type=float, default=7.0, help="attribution window in days (default 7)")
+    rep2.add_argument("--include-test", dest="include_test", action="store_true",
+                      help="count beacons from test builds (tactful build --test) as traffic")
+    rep2.add_argument("--csv", default=None, help="also write the eligible visitors as CSV for a warehouse")
     rep2.add_argument("--config", default=None)
     rep2.add_argument("--playbook", default=None, help="default: the demo shop's")
     rep2.add_argument("--data-dir", dest="data_dir", default=None)

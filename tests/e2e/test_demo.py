@@ -83,6 +83,8 @@ def test_newcomer_sees_the_offer_applies_it_buys_and_is_left_alone(human_browser
 
     page.click("#checkout-link")
     wait_ready(page)
+    visitor = page.evaluate("tactful.visitorId()")  # the id the checkout form hands the shop's server
+    assert len(visitor) == 32 and page.input_value("input[data-tactful-visitor]") == visitor
     page.click("[data-place-order]")
     page.wait_for_url("**/thanks.html")
     wait_ready(page)
@@ -114,6 +116,10 @@ def test_newcomer_sees_the_offer_applies_it_buys_and_is_left_alone(human_browser
     page.goto(url + "/")  # the visit's outcome beacon goes out on pagehide
     report = httpx.get(url + "/report", timeout=10).text
     assert "Does the agent pay?" in report and "SYNTHETIC" not in report
+    # The shop's server confirmed the order; the visit's beacon came with a token bound to the visitor.
+    assert "purchases confirmed by the shop&#x27;s server" in report
+    assert "Not enough evidence yet: no holdout visitor has been eligible so far." in report
+    assert "Beacons refused: none" in report
     context.close()
     assert errors == []
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import pytest
 from statsmodels.stats.proportion import confint_proportions_2indep, samplesize_proportions_2indep_onetail
@@ -12,7 +13,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep, samplesize_
 from tactful.cli import main
 from tactful.core import OutcomeBeacon
 from tactful.demo import report_from_store
-from tactful.lift import render_html, render_text, simulate, summarize
+from tactful.lift import build_report, render_html, render_text, simulate, summarize
 from tactful.proxy import load_config, open_store, price_requests
 
 
@@ -73,7 +74,7 @@ def test_srm_alarm_is_shown(fixed_rows):
 
 
 def test_html_is_self_contained(fixed_rows):
-    page = render_html(summarize(fixed_rows, 0.10, 450, 0.9, synthetic=True))
+    page = render_html(build_report([dict(r, synthetic=1) for r in fixed_rows], 0.10, "auto", (450, 0.9)))
     assert "SYNTHETIC DATA" in page and "<svg" in page
     assert not re.search(r"""(src|href)=["']?https?://""", page)
 
@@ -109,7 +110,12 @@ def test_simulate_then_report_from_the_command_line(tmp_path, capsys):
         try:
             assert all(r["synthetic"] == 1 for r in await store.outcomes())
             await store.upsert_outcome(real, 0.0)
-            assert (await report_from_store(store, 0.1)).synthetic is False  # real data wins once there is some
+            # One beacon (forged or not) does not turn a simulation into evidence; a hundred real visits do.
+            assert (await report_from_store(store, 0.1)).synthetic is True
+            assert (await report_from_store(store, 0.1, "real")).synthetic is False
+            for i in range(99):
+                await store.upsert_outcome(replace(real, session=f"real:{i + 2}"), 0.0)
+            assert (await report_from_store(store, 0.1)).synthetic is False
             assert (await report_from_store(store, 0.1, "synthetic")).synthetic is True
         finally:
             await store.close()

@@ -19,10 +19,11 @@ def make_proxy(tmp_path, demo_playbook):
         env = overrides.pop("env", {})
         playbook = overrides.pop("playbook", demo_playbook)
         clock = overrides.pop("clock", None)
+        judge = overrides.pop("judge", None)
         overrides.setdefault("data_dir", tmp_path / f"data{len(running)}")
         overrides.setdefault("port", free_port())
         config = load_config(None, env=env, **overrides)
-        options = {"playbook": playbook, **({"clock": clock} if clock else {})}
+        options = {"playbook": playbook, **({"clock": clock} if clock else {}), **({"judge": judge} if judge else {})}
         proxy = RunningProxy(config, **options).__enter__()
         running.append(proxy)
         return proxy

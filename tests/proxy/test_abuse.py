@@ -171,7 +171,8 @@ def test_global_privacy_control_keeps_beacons_and_leads_out(make_proxy):
     from tactful.core import OutcomeBeacon, encode
 
     proxy = make_proxy()
-    beacon = OutcomeBeacon(visitor="v1", session="v1:1", arm="treatment", eligible=True, intervened=True, converted=False)
+    beacon = proxy.vouched(OutcomeBeacon(visitor="v1", session="v1:1", arm="treatment", eligible=True, intervened=True,
+                                         converted=False))  # fmt: skip
     gpc = {"content-type": CONTENT_TYPE, "sec-gpc": "1"}
     assert proxy.client.post("/v1/outcome", content=encode(beacon), headers=gpc).status_code == 204
     assert proxy.call(proxy.proxy.store.outcomes()) == []  # nothing kept

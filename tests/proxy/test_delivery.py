@@ -127,8 +127,8 @@ def test_retention_purges_old_records_but_never_an_undelivered_lead(tmp_path, de
         wait_for(lambda: receiver.delivered() == {delivered})
         receiver.failing = True
         waiting = post_lead(proxy, "waiting@example.com")  # still undelivered when its time is up
-        beacon = OutcomeBeacon(visitor="v1", session="v1:1", arm="treatment", eligible=True, intervened=True,
-                               converted=False, trigger="cart_exit", phase=1)  # fmt: skip
+        beacon = proxy.vouched(OutcomeBeacon(visitor="v1", session="v1:1", arm="treatment", eligible=True,
+                                             intervened=True, converted=False, trigger="cart_exit", phase=1))  # fmt: skip
         assert proxy.client.post("/v1/outcome", content=encode(beacon),
                                   headers={"content-type": CONTENT_TYPE}).status_code == 204  # fmt: skip
         clock.now += 31 * 86400

@@ -73,8 +73,8 @@ def test_lead_requests_are_checked(make_proxy):
 
 def test_outcomes_are_idempotent_per_visit(make_proxy):
     proxy = make_proxy()
-    beacon = OutcomeBeacon(visitor="v1", session="v1:100.000", arm="treatment", eligible=True, intervened=True,
-                           converted=False, trigger="cart_exit", phase=1)  # fmt: skip
+    beacon = proxy.vouched(OutcomeBeacon(visitor="v1", session="v1:100.000", arm="treatment", eligible=True,
+                                         intervened=True, converted=False, trigger="cart_exit", phase=1))  # fmt: skip
     headers = {"content-type": CONTENT_TYPE}
     assert proxy.client.post("/v1/outcome", content=encode(beacon), headers=headers).status_code == 204
     converted = replace(beacon, converted=True, value=30.0)

@@ -26,7 +26,7 @@ from loopback import free_port
 from proxy_helpers import FakeModel, healthy, wait_for
 from services import DATABASE_URL, REDIS_URL, Relay
 
-from tactful.core import CONTENT_TYPE, MessageReply, OutcomeBeacon, TokenReply, decode, encode
+from tactful.core import CONTENT_TYPE, MessageReply, OutcomeBeacon, TokenReply, TokenRequest, decode, encode
 
 CART = {"v": 1, "trigger": "cart_exit", "kind": "discount", "page_kind": "cart", "offer": "cart10"}
 LEAD = {"v": 1, "trigger": "longform_lead", "page_kind": "article", "consent": True}
@@ -92,8 +92,11 @@ def in_thread(coroutine_function):
         return pool.submit(lambda: asyncio.run(coroutine_function())).result()
 
 
-async def tokens(client: httpx.AsyncClient, urls, n: int) -> list[str]:
-    replies = [await client.post(next(urls) + "/v1/token") for _ in range(n)]
+async def tokens(client: httpx.AsyncClient, urls, n: int, prefix: str = "") -> list[str]:
+    """``n`` visitor tokens from the replicas in turn; bound to visitors prefix0.. when a prefix is given."""
+    bodies = [encode(TokenRequest(visitor=f"{prefix}{i}")) if prefix else b"" for i in range(n)]
+    replies = [await client.post(next(urls) + "/v1/token", content=body, headers={"content-type": CONTENT_TYPE})
+               for body in bodies]  # fmt: skip
     return [decode(TokenReply, r.content).token for r in replies]
 
 
@@ -191,13 +194,20 @@ def _process_with_local_port(replicas: Replicas, local_port: int) -> int:
     raise AssertionError(f"no replica owns the connection from port {local_port}")
 
 
+async def _bound_tokens(urls, n: int, prefix: str) -> list[str]:
+    async with httpx.AsyncClient(timeout=20) as client:
+        return await tokens(client, urls, n, prefix)
+
+
 def test_outcome_beacons_to_different_replicas_are_one_row_per_visit(tmp_path, demo_source, postgres, redis_prefix):
     replicas = Replicas(tmp_path, demo_source, **shared(postgres, redis_prefix, ip_per_minute=100000))
     try:
         urls = replicas.urls()
+        bound = asyncio.run(_bound_tokens(urls, 7, "v"))  # each minted by one replica, honoured by all
         for visit in range(20):
             beacon = OutcomeBeacon(visitor=f"v{visit % 7}", session=f"v{visit % 7}:{visit}", arm="treatment",
-                                   eligible=True, intervened=True, converted=False, trigger="cart_exit", phase=1)  # fmt: skip
+                                   eligible=True, intervened=True, converted=False, trigger="cart_exit", phase=1,
+                                   token=bound[visit % 7])  # fmt: skip
             for step in range(3):  # the same visit's beacon, sent three times, to three replicas
                 body = encode(replace(beacon, converted=step == 2, value=10.0 * step))
                 assert httpx.post(next(urls) + "/v1/outcome", content=body,
@@ -225,6 +235,7 @@ def test_a_backend_that_goes_away_costs_only_documented_503s(tmp_path, demo_sour
             async with httpx.AsyncClient(timeout=20) as client:
                 urls = replicas.urls()
                 visitors = await tokens(client, urls, 4)
+                outcome_tokens = await tokens(client, urls, 4, "o")
                 deadline = time.monotonic() + phase_seconds
                 n = 0
                 while time.monotonic() < deadline:
@@ -234,8 +245,9 @@ def test_a_backend_that_goes_away_costs_only_documented_503s(tmp_path, demo_sour
                                        ("/v1/lead", {**LEAD, "email": f"c{n}-{away}@example.com", "token": token}),
                                        ("/v1/outcome", None)):  # fmt: skip
                         if body is None:
-                            content = encode(OutcomeBeacon(visitor=f"o{n}", session=f"o{n}:1", arm="holdout",
-                                                           eligible=False, intervened=False, converted=False))  # fmt: skip
+                            content = encode(OutcomeBeacon(visitor=f"o{n % 4}", session=f"o{n % 4}:{n}", arm="holdout",
+                                                           eligible=False, intervened=False, converted=False,
+                                                           token=outcome_tokens[n % 4]))  # fmt: skip
                         else:
                             content = msgpack.packb(body)
                         r = await client.post(next(urls) + path, content=content, headers={"content-type": CONTENT_TYPE})

@@ -195,6 +195,9 @@ def test_a_sqlite_file_locked_by_another_process_never_blocks_the_loop(tmp_path)
     assert ticks >= waited / 0.05 * 0.7  # and the event loop kept ticking all along
 
 
+TABLES = ("leads", "outbox", "outcomes", "spend", "meta", "conversions", "said", "refusals")
+
+
 def test_the_inventory_names_every_column_the_stores_keep(settings, tmp_path):
     from tactful.core import SERVER_RECORDS
 
@@ -206,7 +209,7 @@ def test_the_inventory_names_every_column_the_stores_keep(settings, tmp_path):
         try:
             if store.name == "sqlite":
                 return {table: {row[1] for row in store.db.execute(f"PRAGMA table_info({table})")}
-                        for table in ("leads", "outbox", "outcomes", "spend", "meta")}  # fmt: skip
+                        for table in TABLES}  # fmt: skip
             rows = await store._fetchall(  # noqa: SLF001 - the schema itself, as PostgreSQL reports it
                 "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema()")
             columns: dict[str, set[str]] = {}
@@ -216,7 +219,7 @@ def test_the_inventory_names_every_column_the_stores_keep(settings, tmp_path):
         finally:
             await store.close()
 
-    assert run(go) == {table: listed[table] for table in ("leads", "outbox", "outcomes", "spend", "meta")}
+    assert run(go) == {table: listed[table] for table in TABLES}
 
 
 def test_the_inventorys_retention_defaults_are_the_proxys():

@@ -82,6 +82,12 @@ FROM_WORKER: tuple[BridgeMessage, ...] = (
         "(base64; null after a heartbeat that changed nothing but the clock), and whether the visitor has "
         "converted (in any tab)",
     ),
+    BridgeMessage(
+        "outcome",
+        (("outcome", "string"),),
+        "the visit's outcome beacon again (base64), now carrying a visitor token bound to this visitor: "
+        "the proxy keeps no beacon without one",
+    ),
     BridgeMessage("words", (("decision", "Card"),), "an intervention with its words: show it"),
     BridgeMessage(
         "replied",

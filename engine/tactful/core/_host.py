@@ -33,6 +33,7 @@ from ._wire import (
     ReplyReply,
     ReplyRequest,
     TokenReply,
+    TokenRequest,
     decode,
     encode,
     message_request,
@@ -131,8 +132,14 @@ class Host:
     def message_request_b64(self, trigger_id: str, locale: str | None = None, token: str | None = None) -> str:
         return _b64(self.message_request(trigger_id, locale, token or None))
 
+    def token_request_b64(self) -> str:
+        """The body of POST /v1/token: a token bound to this visitor id, which outcome beacons need."""
+        return _b64(encode(TokenRequest(visitor=self.engine.state.id[:64])))
+
     def read_token_reply(self, body_b64: str) -> str:
+        """Decode a /v1/token reply; the triggers the proxy paused fire no more on this page."""
         reply = decode(TokenReply, _unb64(body_b64))
+        self.engine.paused = frozenset(reply.paused.split(",")) if reply.paused else frozenset()
         return json.dumps({"token": reply.token, "expires": reply.expires})
 
     def read_message_reply(self, body_b64: str) -> str:
@@ -216,15 +223,6 @@ class Host:
         """The msgpack body of POST /v1/outcome for this visit, or None before any event."""
         beacon = self.engine.outcome()
         return encode(replace(beacon, token=token)) if beacon is not None else None
-
-    def set_paused(self, paused_json: str) -> None:
-        """The triggers the proxy has paused (it says so with each visitor token): they fire no more."""
-        try:
-            paused = json.loads(paused_json)
-        except ValueError:
-            return
-        if isinstance(paused, list):
-            self.engine.paused = frozenset(p for p in paused if isinstance(p, str))
 
     def state(self) -> bytes:
         return self.engine.state.to_bytes()

@@ -16,7 +16,7 @@ import html
 from dataclasses import dataclass, fields
 from typing import Any
 
-from ._wire import LeadRequest, MessageRequest, OutcomeBeacon, ReplyRequest, Spec
+from ._wire import LeadRequest, MessageRequest, OutcomeBeacon, ReplyRequest, Spec, TokenRequest
 
 KEY_PREFIX = "tactful:v1:"
 CONSENT_MODES = ("granted", "session", "required")
@@ -79,7 +79,8 @@ class Request:
 
 
 REQUESTS: tuple[Request, ...] = (
-    Request("POST", "/v1/token", "before the first request below: a short-lived token (empty body)", None),
+    Request("POST", "/v1/token", "before the first request below: a short-lived token bound to the visitor id",
+            TokenRequest),
     Request("POST", "/v1/message", "when a card is shown and the playbook asks a model for its words", MessageRequest),
     Request("POST", "/v1/reply", "when the visitor asks a question in a chat card", ReplyRequest),
     Request("POST", "/v1/lead", "when the visitor submits a lead card, having ticked the consent box", LeadRequest,
@@ -101,8 +102,21 @@ SERVER_RECORDS: tuple[dict[str, Any], ...] = (
      "retention": "lead_retention_days"},
     {"record": "outcomes", "backend": "SQLite or PostgreSQL",
      "fields": ("visitor", "session", "arm", "eligible", "intervened", "converted", "value", "trigger", "phase",
-                "dismissed", "accepted", "bot", "synthetic", "updated", "storage"),
-     "holds": "one row per visit: the outcome beacon's fields", "retention": "outcome_retention_days"},
+                "dismissed", "accepted", "bot", "synthetic", "updated", "storage", "variant", "eligible_at",
+                "converted_at", "test", "served", "source", "claimed_arm"),
+     "holds": "one row per visit: the outcome beacon's fields, the arm the proxy computed from the visitor id beside "
+              "the arm claimed, whether the proxy served words for the trigger, a keyed hash of the sender's address "
+              "(never the address)", "retention": "outcome_retention_days"},
+    {"record": "conversions", "backend": "SQLite or PostgreSQL",
+     "fields": ("order_id", "visitor", "value", "at", "code", "discount", "received", "currency"),
+     "holds": "purchases the shop's own server confirmed (POST /v1/conversion): the order id, the visitor id the "
+              "checkout form carried, the value, the discount code and amount", "retention": "outcome_retention_days"},
+    {"record": "said", "backend": "SQLite or PostgreSQL",
+     "fields": ("id", "at", "visitor", "trigger", "variant", "kind", "source", "text"),
+     "holds": "the review log: each card's words (their source; the text of model-written ones) and chat questions "
+              "and answers, by visitor id and trigger", "retention": "outcome_retention_days"},
+    {"record": "refusals", "backend": "SQLite or PostgreSQL", "fields": ("day", "reason", "count"),
+     "holds": "outcome beacons refused per day and reason, in totals: no visitor data", "retention": None},
     {"record": "spend", "backend": "SQLite or PostgreSQL",
      "fields": ("day", "spent", "reserved", "calls", "input_tokens", "output_tokens"),
      "holds": "the day's model spending, in totals: no visitor data", "retention": None},

@@ -341,15 +341,31 @@ class OutcomeBeacon(WireMessage):
 
 
 @dataclass(frozen=True, slots=True)
+class TokenRequest(WireMessage):
+    """POST /v1/token with a body: a token bound to this visitor id (outcome beacons need one).
+    An empty body still gets an unbound token (older loaders)."""
+
+    visitor: str | None = None
+
+    SPEC: ClassVar[dict[str, Spec]] = {
+        "visitor": Spec("id", required=False, limit=64,
+                        note="the random pseudonymous visitor id, which the token is bound to"),
+    }
+
+
+@dataclass(frozen=True, slots=True)
 class TokenReply(WireMessage):
-    """POST /v1/token: a short-lived signed visitor token for the other endpoints."""
+    """POST /v1/token: a short-lived signed visitor token for the other endpoints, and the triggers
+    the proxy has paused (comma-separated ids), which the engine then suppresses (reason ``paused``)."""
 
     token: str
     expires: int
+    paused: str | None = None
 
     SPEC: ClassVar[dict[str, Spec]] = {
         "token": Spec("text", limit=512, pattern=re.compile(r"^[A-Za-z0-9_.\-]+$")),
         "expires": Spec("int", lo=0, hi=1e11),
+        "paused": Spec("text", required=False, limit=2000, pattern=re.compile(r"^[a-z0-9_]+(,[a-z0-9_]+)*$")),
     }
 
 

@@ -9,7 +9,8 @@ proxy's public API. ::
 """
 
 from . import stats
-from ._report import Comparison, Summary, build_report, compare, render_html, render_text, summarize
+from ._attribution import Attribution, Visitor, attribute, discount_of, judge_triggers, pause_verdicts
+from ._report import Comparison, Summary, build_report, compare, outcomes_csv, render_html, render_text, summarize
 from ._simulate import (
     PERSONAS,
     UPLIFT,
@@ -21,6 +22,13 @@ from ._simulate import (
 )
 
 __all__ = [
+    "Attribution",
+    "Visitor",
+    "attribute",
+    "discount_of",
+    "judge_triggers",
+    "outcomes_csv",
+    "pause_verdicts",
     "PERSONAS",
     "UPLIFT",
     "Comparison",

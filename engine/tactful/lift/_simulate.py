@@ -24,6 +24,10 @@ product_questions +2, longform_lead +0.5. Holdout visitors are eligible but neve
 shown anything, so they never get the uplift. A visit that buys sends ``convert``
 to the engine, which then stays silent on every later visit.
 
+``uplift`` overrides those assumptions to build an experiment: ``{"cart_exit:ship": 0.12}``
+for one variant of a trigger, ``{"pricing_compare": -0.08}`` for a trigger that hurts. A
+negative uplift (an annoyance) applies whether the card was dismissed or not.
+
 Each shown intervention asks for words; ``tactful simulate`` prices those requests
 through the proxy's real message path (cache and spend accounting) with a stand-in
 model priced as claude-haiku-4-5, so the report's cost figures follow the same
@@ -169,8 +173,14 @@ class SimulationResult:
         return replace(self, model_calls=model_calls, cost_usd=cost_usd)
 
 
+def effect(uplift: dict[str, float], decision, dismissed: bool) -> float:
+    """The assumed change in the chance to buy after ``decision`` was shown (see the module docstring)."""
+    change = uplift.get(f"{decision.trigger}:{decision.variant}", uplift.get(decision.trigger, 0.0))
+    return change if change < 0 or not dismissed else 0.0
+
+
 def simulate(playbook: Playbook, visitors: int, seed: int = 7, start: float = 1_800_000_000.0,
-             days: float = 14.0, observer=None) -> SimulationResult:  # fmt: skip
+             days: float = 14.0, observer=None, uplift: dict[str, float] | None = None) -> SimulationResult:  # fmt: skip
     """Run ``visitors`` synthetic visitors through the engine; outcomes are labelled synthetic by the caller.
 
     ``observer(persona, events, converted_before)``, if given, sees every visit (for baselines).
@@ -178,6 +188,7 @@ def simulate(playbook: Playbook, visitors: int, seed: int = 7, start: float = 1_
     with the proxy's real message path (``tactful.proxy.price_requests``).
     """
     rng = random.Random(seed)
+    uplift = {**UPLIFT, **(uplift or {})}
     replay = Replay(playbook)
     requests: list[tuple[float, MessageRequest]] = []
     outcomes = []
@@ -209,10 +220,9 @@ def simulate(playbook: Playbook, visitors: int, seed: int = 7, start: float = 1_
                 roll = rng.random()
                 if roll < DISMISS:
                     replay.feed(visitor, [{"t": end + 1, "type": "dismiss", "trigger": decision.trigger}])
-                else:
-                    if roll < DISMISS + ACCEPT:
-                        replay.feed(visitor, [{"t": end + 1, "type": "accept", "trigger": decision.trigger}])
-                    p += UPLIFT.get(decision.trigger, 0.0)
+                elif roll < DISMISS + ACCEPT:
+                    replay.feed(visitor, [{"t": end + 1, "type": "accept", "trigger": decision.trigger}])
+                p = max(0.0, p + effect(uplift, decision, roll < DISMISS))
             converted = not engine.state.converted and rng.random() < p
             if converted:
                 value = round(rng.uniform(15, 180), 2)

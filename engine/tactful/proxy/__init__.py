@@ -28,7 +28,7 @@ from ._guard import DEFAULT_CLAIMS
 from ._guard import Policy as OutputPolicy
 from ._guard import check as check_output
 from ._guard import clean as clean_output
-from ._http import serve, server_config
+from ._http import serve, server_config, worker_config
 from ._metrics import Metrics
 from ._outbox import sign as sign_webhook
 from ._shared import SharedState, open_state
@@ -63,6 +63,7 @@ __all__ = [
     "WriterError",
     "Written",
     "check_output",
+    "worker_config",
     "clean_output",
     "create_app",
     "create_words",

@@ -83,6 +83,11 @@ class ProxyConfig:
     # retention (days; the server purges older records)
     lead_retention_days: float = 90.0
     outcome_retention_days: float = 400.0
+    # the lift: self-pausing triggers (judged every pause_every seconds from the stored outcomes)
+    pause_dismiss_rate: float = 0.8  # a trigger dismissed this often (of pause_min_shown or more) pauses
+    pause_min_shown: int = 50
+    pause_every: float = 300.0
+    resume: tuple[str, ...] = ()  # paused triggers switched back on (their lift is judged afresh)
     smtp_host: str = ""
     smtp_port: int = 25
     smtp_from: str = "tactful@localhost"
@@ -90,6 +95,7 @@ class ProxyConfig:
     api_key: str = field(default="", repr=False)
     token_secret: str = field(default="", repr=False)
     webhook_secret: str = field(default="", repr=False)
+    site_secret: str = field(default="", repr=False)  # the shop's server sends POST /v1/conversion with it
 
     def price(self, model: str) -> tuple[float, float]:
         return self.prices.get(model, FALLBACK_PRICE)
@@ -109,6 +115,7 @@ _SECTIONS = {
     "leads": {"retry_for", "backoff", "max_backoff", "smtp_host", "smtp_port", "smtp_from", "leads_per_visitor",
               "leads_per_day", "lease"},
     "retention": {"lead_retention_days", "outcome_retention_days"},
+    "lift": {"pause_dismiss_rate", "pause_min_shown", "pause_every", "resume"},
 }
 
 
@@ -118,7 +125,8 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
     values: dict[str, Any] = _read_file(path) if path is not None else {}
     for name in (f.name for f in fields(ProxyConfig)):
         key = f"TACTFUL_{name.upper()}"
-        if key in env and name not in ("api_key", "token_secret", "webhook_secret", "prices", "metrics_token"):
+        if key in env and name not in ("api_key", "token_secret", "webhook_secret", "prices", "metrics_token",
+                                                "site_secret"):  # fmt: skip
             values[name] = env[key]
     values.update(overrides)
     config = replace(ProxyConfig(), **{name: _typed(name, value) for name, value in values.items()})
@@ -140,6 +148,7 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
         token_secret=env.get("TACTFUL_TOKEN_SECRET", "") or overrides.get("token_secret", ""),
         metrics_token=env.get("TACTFUL_METRICS_TOKEN", "") or overrides.get("metrics_token", ""),
         webhook_secret=env.get("TACTFUL_WEBHOOK_SECRET", "") or overrides.get("webhook_secret", ""),
+        site_secret=env.get("TACTFUL_SITE_SECRET", "") or overrides.get("site_secret", ""),
     )
 
 
@@ -188,7 +197,7 @@ def _typed(name: str, value: Any) -> Any:
             return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
         if isinstance(default, Path) or name == "playbook":
             return Path(value)
-        if name in ("allowed_origins", "trusted_proxies", "claims"):
+        if name in ("allowed_origins", "trusted_proxies", "claims", "resume"):
             items = value.split(",") if isinstance(value, str) else value
             return tuple(item.strip() for item in items if item.strip())
         if isinstance(default, (int, float)):

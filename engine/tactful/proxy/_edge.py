@@ -51,6 +51,7 @@ class Endpoint:
     name: str
     message: type | None
     need_token: bool = True
+    empty_ok: bool = False  # an empty body is allowed (and decodes to no message)
 
 
 def route_path(scope: Scope) -> str:
@@ -281,7 +282,11 @@ class BodyDecoder(_Layer):
             return
         message = None
         if endpoint.message is not None:
-            body = await self.read(scope, receive)
+            body = await self.read(scope, receive, endpoint.empty_ok)
+            if not body and endpoint.empty_ok:
+                scope[MESSAGE_KEY] = None
+                await self.app(scope, receive, send)
+                return
             try:
                 message = decode(endpoint.message, body)
             except WireError as err:
@@ -291,8 +296,10 @@ class BodyDecoder(_Layer):
             await self.visitor_from_body(scope, getattr(message, "token", None))
         await self.app(scope, receive, send)
 
-    async def read(self, scope: Scope, receive: Receive) -> bytes:
+    async def read(self, scope: Scope, receive: Receive, empty_ok: bool = False) -> bytes:
         kind = (_header(scope, b"content-type") or "").split(";")[0].strip()
+        if empty_ok and _header(scope, b"content-length") in (None, "0") and kind != CONTENT_TYPE:
+            return b""  # a body-less POST (an older loader's /v1/token)
         if kind != CONTENT_TYPE:
             raise Unsupported(f"send {CONTENT_TYPE}")
         declared = _header(scope, b"content-length")

@@ -97,27 +97,33 @@ def server_config(app, config, log_level: str = "warning", workers: int = 1) -> 
 WORKER_CONFIG = "TACTFUL_WORKER_CONFIG"  # the configuration a worker process builds its app from
 
 
+def worker_config():
+    """The parent's configuration, as a ``--workers`` process receives it (JSON in the environment)."""
+    from ._config import load_config
+
+    return load_config(None, **json.loads(os.environ[WORKER_CONFIG]))
+
+
 def worker_app():
     """The proxy app of one ``--workers`` process: the parent's configuration, handed down as JSON."""
     from ._app import create_app
-    from ._config import load_config
 
-    values = json.loads(os.environ[WORKER_CONFIG])
-    return create_app(load_config(None, **values))
+    return create_app(worker_config())
 
 
-def serve(config, app=None) -> None:
+def serve(config, app=None, factory: str = "tactful.proxy._http:worker_app") -> None:
     """Run the proxy (or ``app``, which mounts it) until interrupted; ``config.workers`` processes
-    share the port when it is more than one (each with its own connections to the backends)."""
+    share the port when it is more than one (each with its own connections to the backends), each
+    building its app with ``factory`` (an import path, as uvicorn takes it)."""
     import logging
 
     from ._app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per model call or delivery
-    if config.workers > 1 and app is None:
+    if config.workers > 1:
         os.environ[WORKER_CONFIG] = json.dumps(_plain(config))
-        uvicorn_config = server_config("tactful.proxy._http:worker_app", config, workers=config.workers)
+        uvicorn_config = server_config(factory, config, workers=config.workers)
         Multiprocess(uvicorn_config, sockets=[uvicorn_config.bind_socket()]).run()
         return
     uvicorn.Server(server_config(app or create_app(config), config)).run()

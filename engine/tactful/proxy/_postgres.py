@@ -21,8 +21,10 @@ import psycopg
 import psycopg_pool
 
 from ._store import (
+    CONVERSION_COLUMNS,
     DELIVERY_KEYS,
     OUTCOME_COLUMNS,
+    SAID_COLUMNS,
     SPEND_KEYS,
     BackendDown,
     Delivery,
@@ -58,6 +60,26 @@ MIGRATIONS = [
     );
     """,
     "ALTER TABLE outcomes ADD COLUMN storage TEXT",  # "session": a visit without a persistent id
+    # The lift's additions (as in SQLite's list): what the proxy checked of each beacon, purchases the
+    # shop's server confirmed, the review log of words said, beacons refused.
+    """
+    ALTER TABLE outcomes ADD COLUMN variant TEXT, ADD COLUMN eligible_at DOUBLE PRECISION,
+      ADD COLUMN converted_at DOUBLE PRECISION, ADD COLUMN test INTEGER NOT NULL DEFAULT 0,
+      ADD COLUMN served INTEGER NOT NULL DEFAULT 0, ADD COLUMN source TEXT, ADD COLUMN claimed_arm TEXT;
+    CREATE TABLE conversions (
+      order_id TEXT PRIMARY KEY, visitor TEXT NOT NULL, value DOUBLE PRECISION NOT NULL, at DOUBLE PRECISION NOT NULL,
+      code TEXT, discount DOUBLE PRECISION, received DOUBLE PRECISION NOT NULL, currency TEXT
+    );
+    CREATE INDEX conversions_visitor ON conversions (visitor);
+    CREATE TABLE said (
+      id BIGSERIAL PRIMARY KEY, at DOUBLE PRECISION NOT NULL, visitor TEXT, trigger TEXT NOT NULL, variant TEXT,
+      kind TEXT NOT NULL, source TEXT NOT NULL, text TEXT
+    );
+    CREATE INDEX said_visitor ON said (visitor, trigger);
+    CREATE TABLE refusals (
+      day TEXT NOT NULL, reason TEXT NOT NULL, count INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (day, reason)
+    )
+    """,
 ]
 DEADLINE = 10.0  # seconds any one operation may take before it is BackendDown
 START_WAIT = 30.0  # seconds start-up waits for the server before giving up
@@ -210,6 +232,8 @@ class PostgresStore:
                 leads = (await conn.execute(f"DELETE FROM leads WHERE id IN ({old})", (leads_before,))).rowcount
                 outcomes = (await conn.execute("DELETE FROM outcomes WHERE updated < %s AND synthetic = 0",
                                                (outcomes_before,))).rowcount  # fmt: skip
+                await conn.execute("DELETE FROM said WHERE at < %s", (outcomes_before,))
+                await conn.execute("DELETE FROM conversions WHERE received < %s", (outcomes_before,))
                 return leads, outcomes
 
         return await self._with(run)
@@ -220,8 +244,8 @@ class PostgresStore:
               "ON CONFLICT (visitor, session) DO UPDATE SET "
               + ", ".join(f"{c} = excluded.{c}" for c in OUTCOME_COLUMNS[2:]))  # fmt: skip
 
-    async def upsert_outcome(self, beacon: Any, now: float, synthetic: bool = False) -> None:
-        await self._execute(self.UPSERT, outcome_values(beacon, now, synthetic))
+    async def upsert_outcome(self, beacon: Any, now: float, synthetic: bool = False, checked: dict | None = None) -> None:
+        await self._execute(self.UPSERT, outcome_values(beacon, now, synthetic, checked))
 
     async def replace_synthetic(self, outcomes: list, meta: dict, now: float) -> None:
         async def run(conn) -> None:
@@ -237,6 +261,35 @@ class PostgresStore:
     async def outcomes(self) -> list[dict]:
         rows = await self._fetchall(f"SELECT {', '.join(OUTCOME_COLUMNS)} FROM outcomes")
         return [dict(zip(OUTCOME_COLUMNS, row, strict=True)) for row in rows]
+
+    async def add_conversion(self, conversion: dict) -> bool:
+        sql = (f"INSERT INTO conversions VALUES ({', '.join(['%s'] * len(CONVERSION_COLUMNS))}) "
+               "ON CONFLICT (order_id) DO NOTHING")  # fmt: skip
+        return bool(await self._execute(sql, tuple(conversion.get(c) for c in CONVERSION_COLUMNS)))
+
+    async def conversions(self) -> list[dict]:
+        rows = await self._fetchall(f"SELECT {', '.join(CONVERSION_COLUMNS)} FROM conversions ORDER BY at")
+        return [dict(zip(CONVERSION_COLUMNS, row, strict=True)) for row in rows]
+
+    async def add_said(self, row: dict) -> None:
+        await self._execute(f"INSERT INTO said ({', '.join(SAID_COLUMNS)}) VALUES ({', '.join(['%s'] * len(SAID_COLUMNS))})",
+                            tuple(row.get(c) for c in SAID_COLUMNS))  # fmt: skip
+
+    async def said(self, limit: int = 200) -> list[dict]:
+        rows = await self._fetchall(f"SELECT {', '.join(SAID_COLUMNS)} FROM said ORDER BY id DESC LIMIT %s", (limit,))
+        return [dict(zip(SAID_COLUMNS, row, strict=True)) for row in rows]
+
+    async def served(self, visitor: str, trigger: str) -> bool:
+        row = await self._fetchone("SELECT 1 FROM said WHERE visitor = %s AND trigger = %s AND kind = 'card' LIMIT 1",
+                                   (visitor, trigger))  # fmt: skip
+        return row is not None
+
+    async def count_refusal(self, day: str, reason: str) -> None:
+        await self._execute("INSERT INTO refusals VALUES (%s, %s, 1) ON CONFLICT (day, reason) DO UPDATE SET "
+                            "count = refusals.count + 1", (day, reason))  # fmt: skip
+
+    async def refusals(self) -> dict[str, int]:
+        return {reason: int(n) for reason, n in await self._fetchall("SELECT reason, SUM(count) FROM refusals GROUP BY reason")}
 
     # -- spend -------------------------------------------------------------------------
 

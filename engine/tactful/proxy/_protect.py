@@ -39,21 +39,24 @@ class TokenBuckets:
 
 
 class VisitorTokens:
-    """``base64url(payload).base64url(hmac)``; the payload is a random subject and an expiry."""
+    """``base64url(payload).base64url(hmac)``; the payload is a random subject, an expiry and, when
+    the browser sent its visitor id, that id (``vid``): outcome beacons need a token bound to theirs."""
 
     def __init__(self, secret: str, ttl: float, clock=time.time):
         self.key = secret.encode()
         self.ttl = ttl
         self.clock = clock
 
-    def issue(self) -> str:
-        payload = json.dumps({"sub": secrets.token_urlsafe(12), "exp": int(self.clock() + self.ttl)}).encode()
-        body = base64.urlsafe_b64encode(payload).rstrip(b"=")
+    def issue(self, visitor: str | None = None) -> str:
+        claims: dict[str, Any] = {"sub": secrets.token_urlsafe(12), "exp": int(self.clock() + self.ttl)}
+        if visitor:
+            claims["vid"] = visitor
+        body = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=")
         sig = base64.urlsafe_b64encode(hmac.new(self.key, body, hashlib.sha256).digest()).rstrip(b"=")
         return f"{body.decode()}.{sig.decode()}"
 
-    def verify(self, token: str) -> str | None:
-        """The token's subject, or None when it is forged, malformed or expired."""
+    def claims(self, token: str) -> dict[str, Any] | None:
+        """The token's claims, or None when it is forged, malformed or expired."""
         try:
             body, sig = token.split(".")
             want = base64.urlsafe_b64encode(hmac.new(self.key, body.encode(), hashlib.sha256).digest()).rstrip(b"=")
@@ -64,8 +67,18 @@ class VisitorTokens:
             return None
         if not isinstance(payload, dict) or not isinstance(payload.get("exp"), int) or payload["exp"] < self.clock():
             return None
-        sub = payload.get("sub")
-        return sub if isinstance(sub, str) else None
+        return payload if isinstance(payload.get("sub"), str) else None
+
+    def verify(self, token: str) -> str | None:
+        """The token's subject, or None when it is forged, malformed or expired."""
+        claims = self.claims(token)
+        return claims["sub"] if claims else None
+
+    def visitor(self, token: str | None) -> str | None:
+        """The visitor id a valid token is bound to, if any."""
+        claims = self.claims(token) if token else None
+        vid = claims.get("vid") if claims else None
+        return vid if isinstance(vid, str) else None
 
 
 class MessageCache:

@@ -21,8 +21,10 @@ from typing import Any
 
 from ._config import private_dir, secret_file
 from ._store import (
+    CONVERSION_COLUMNS,
     DELIVERY_KEYS,
     OUTCOME_COLUMNS,
+    SAID_COLUMNS,
     SPEND_KEYS,
     BackendDown,
     Delivery,
@@ -31,6 +33,32 @@ from ._store import (
     outcome_values,
 )
 
+# The lift's additions (the same steps in PostgreSQL's list): what the proxy checked of each beacon,
+# purchases the shop's server confirmed, the review log of words said, beacons refused.
+LIFT_COLUMNS = [
+    "ALTER TABLE outcomes ADD COLUMN variant TEXT",
+    "ALTER TABLE outcomes ADD COLUMN eligible_at REAL",
+    "ALTER TABLE outcomes ADD COLUMN converted_at REAL",
+    "ALTER TABLE outcomes ADD COLUMN test INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE outcomes ADD COLUMN served INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE outcomes ADD COLUMN source TEXT",
+    "ALTER TABLE outcomes ADD COLUMN claimed_arm TEXT",
+]
+LIFT_TABLES = """
+    CREATE TABLE IF NOT EXISTS conversions (
+      order_id TEXT PRIMARY KEY, visitor TEXT NOT NULL, value REAL NOT NULL, at REAL NOT NULL, code TEXT,
+      discount REAL, received REAL NOT NULL, currency TEXT
+    );
+    CREATE INDEX IF NOT EXISTS conversions_visitor ON conversions (visitor);
+    CREATE TABLE IF NOT EXISTS said (
+      id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, visitor TEXT, trigger TEXT NOT NULL, variant TEXT,
+      kind TEXT NOT NULL, source TEXT NOT NULL, text TEXT
+    );
+    CREATE INDEX IF NOT EXISTS said_visitor ON said (visitor, trigger);
+    CREATE TABLE IF NOT EXISTS refusals (
+      day TEXT NOT NULL, reason TEXT NOT NULL, count INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (day, reason)
+    )
+"""
 # Versioned steps; PRAGMA user_version says how many ran. Step 1 is the first wave's schema, written
 # so that it also adopts a file made before versions existed.
 MIGRATIONS = [
@@ -60,6 +88,8 @@ MIGRATIONS = [
     "ALTER TABLE outbox ADD COLUMN retry_from REAL",  # when a manual retry restarted the window
     "ALTER TABLE outbox ADD COLUMN lease_until REAL",  # a claim by one process, until then
     "ALTER TABLE outcomes ADD COLUMN storage TEXT",  # "session": a visit without a persistent id
+    *LIFT_COLUMNS,
+    LIFT_TABLES,
 ]
 BUSY_TIMEOUT = 5.0  # seconds a call waits for another process's write lock before it is BackendDown
 
@@ -233,6 +263,8 @@ class SqliteStore:
             leads = self.db.execute(f"DELETE FROM leads WHERE id IN ({old})", (leads_before,)).rowcount
             outcomes = self.db.execute("DELETE FROM outcomes WHERE updated < ? AND synthetic = 0",
                                        (outcomes_before,)).rowcount  # fmt: skip
+            self.db.execute("DELETE FROM said WHERE at < ?", (outcomes_before,))
+            self.db.execute("DELETE FROM conversions WHERE received < ?", (outcomes_before,))
         return leads, outcomes
 
     # -- outcomes ----------------------------------------------------------------------
@@ -241,8 +273,8 @@ class SqliteStore:
               "ON CONFLICT (visitor, session) DO UPDATE SET "
               + ", ".join(f"{c} = excluded.{c}" for c in OUTCOME_COLUMNS[2:]))  # fmt: skip
 
-    async def upsert_outcome(self, beacon: Any, now: float, synthetic: bool = False) -> None:
-        await self._execute(self.UPSERT, outcome_values(beacon, now, synthetic))
+    async def upsert_outcome(self, beacon: Any, now: float, synthetic: bool = False, checked: dict | None = None) -> None:
+        await self._execute(self.UPSERT, outcome_values(beacon, now, synthetic, checked))
 
     async def replace_synthetic(self, outcomes: list, meta: dict, now: float) -> None:
         def replace() -> None:
@@ -257,6 +289,35 @@ class SqliteStore:
     async def outcomes(self) -> list[dict]:
         rows = await self._fetchall(f"SELECT {', '.join(OUTCOME_COLUMNS)} FROM outcomes", ())
         return [dict(zip(OUTCOME_COLUMNS, row, strict=True)) for row in rows]
+
+    async def add_conversion(self, conversion: dict) -> bool:
+        values = tuple(conversion.get(c) for c in CONVERSION_COLUMNS)
+        sql = f"INSERT OR IGNORE INTO conversions VALUES ({', '.join('?' * len(CONVERSION_COLUMNS))})"
+        return bool(await self._call(lambda: self.db.execute(sql, values).rowcount))
+
+    async def conversions(self) -> list[dict]:
+        rows = await self._fetchall(f"SELECT {', '.join(CONVERSION_COLUMNS)} FROM conversions ORDER BY at", ())
+        return [dict(zip(CONVERSION_COLUMNS, row, strict=True)) for row in rows]
+
+    async def add_said(self, row: dict) -> None:
+        await self._execute(f"INSERT INTO said ({', '.join(SAID_COLUMNS)}) VALUES ({', '.join('?' * len(SAID_COLUMNS))})",
+                            tuple(row.get(c) for c in SAID_COLUMNS))  # fmt: skip
+
+    async def said(self, limit: int = 200) -> list[dict]:
+        rows = await self._fetchall(f"SELECT {', '.join(SAID_COLUMNS)} FROM said ORDER BY id DESC LIMIT ?", (limit,))
+        return [dict(zip(SAID_COLUMNS, row, strict=True)) for row in rows]
+
+    async def served(self, visitor: str, trigger: str) -> bool:
+        row = await self._fetchone("SELECT 1 FROM said WHERE visitor = ? AND trigger = ? AND kind = 'card' LIMIT 1",
+                                   (visitor, trigger))  # fmt: skip
+        return row is not None
+
+    async def count_refusal(self, day: str, reason: str) -> None:
+        await self._execute("INSERT INTO refusals VALUES (?, ?, 1) ON CONFLICT (day, reason) DO UPDATE SET "
+                            "count = count + 1", (day, reason))  # fmt: skip
+
+    async def refusals(self) -> dict[str, int]:
+        return dict(await self._fetchall("SELECT reason, SUM(count) FROM refusals GROUP BY reason", ()))
 
     # -- spend -------------------------------------------------------------------------
 

@@ -60,7 +60,10 @@ DELIVERY_KEYS = ("id", "lead_id", "target", "address", "attempts", "state", "las
                  "trigger", "created")  # fmt: skip
 SPEND_KEYS = ("spent", "reserved", "calls", "input_tokens", "output_tokens")
 OUTCOME_COLUMNS = ("visitor", "session", "arm", "eligible", "intervened", "converted", "value", "trigger", "phase",
-                   "dismissed", "accepted", "bot", "synthetic", "updated", "storage")  # fmt: skip
+                   "dismissed", "accepted", "bot", "synthetic", "updated", "storage", "variant", "eligible_at",
+                   "converted_at", "test", "served", "source", "claimed_arm")  # fmt: skip
+CONVERSION_COLUMNS = ("order_id", "visitor", "value", "at", "code", "discount", "received", "currency")
+SAID_COLUMNS = ("at", "visitor", "trigger", "variant", "kind", "source", "text")
 
 
 def delivery_from_row(r: tuple) -> Delivery:
@@ -70,10 +73,18 @@ def delivery_from_row(r: tuple) -> Delivery:
                     {"id": r[1], "email": r[5], "trigger": r[6], "page_kind": r[7], "created": r[8]}, r[9])  # fmt: skip
 
 
-def outcome_values(beacon: Any, now: float, synthetic: bool) -> tuple:
-    return (beacon.visitor, beacon.session, beacon.arm, int(beacon.eligible), int(beacon.intervened),
+def outcome_values(beacon: Any, now: float, synthetic: bool, checked: dict | None = None) -> tuple:
+    """A beacon as an outcomes row. ``checked`` holds what the proxy found itself (``arm`` from the
+    visitor's hash, ``served``: words were served to this visitor for the trigger, ``source``: a keyed
+    hash of the sender's address); a synthetic beacon is its own account."""
+    checked = checked or {}
+    arm = checked.get("arm", beacon.arm)
+    return (beacon.visitor, beacon.session, arm, int(beacon.eligible), int(beacon.intervened),
             int(beacon.converted), float(beacon.value), beacon.trigger, beacon.phase, int(beacon.dismissed),
-            int(beacon.accepted), int(beacon.bot), int(synthetic), now, getattr(beacon, "storage", None))  # fmt: skip
+            int(beacon.accepted), int(beacon.bot), int(synthetic), now, getattr(beacon, "storage", None),
+            getattr(beacon, "variant", None), getattr(beacon, "eligible_at", None), getattr(beacon, "converted_at", None),
+            int(bool(getattr(beacon, "test", False))), int(checked.get("served", beacon.intervened)),
+            checked.get("source"), beacon.arm)  # fmt: skip
 
 
 def lead_key(email: str, trigger: str) -> str:
@@ -119,12 +130,32 @@ class Store(Protocol):
         """Retention: leads (never one still pending) and outcomes older than these instants."""
 
     # outcomes
-    async def upsert_outcome(self, beacon: Any, now: float, synthetic: bool = False) -> None:
-        """Idempotent per (visitor, session): the latest beacon of a visit wins."""
+    async def upsert_outcome(self, beacon: Any, now: float, synthetic: bool = False, checked: dict | None = None) -> None:
+        """Idempotent per (visitor, session): the latest beacon of a visit wins. ``checked``: see ``outcome_values``."""
 
     async def replace_synthetic(self, outcomes: list, meta: dict, now: float) -> None: ...
 
     async def outcomes(self) -> list[dict]: ...
+
+    # what the shop's server confirmed, what was said, what was refused
+    async def add_conversion(self, conversion: dict) -> bool:
+        """Keep a purchase the shop's server confirmed; idempotent by ``order_id`` (True when new)."""
+
+    async def conversions(self) -> list[dict]: ...
+
+    async def add_said(self, row: dict) -> None:
+        """The review log: words shown (their source; the text of model-written ones) and chat turns."""
+
+    async def said(self, limit: int = 200) -> list[dict]:
+        """The newest rows of the review log, newest first."""
+
+    async def served(self, visitor: str, trigger: str) -> bool:
+        """Whether this proxy served words to ``visitor`` for ``trigger`` (its own record, not the browser's)."""
+
+    async def count_refusal(self, day: str, reason: str) -> None: ...
+
+    async def refusals(self) -> dict[str, int]:
+        """Outcome beacons refused, by reason, over the records kept."""
 
     # spend
     async def reserve(self, day: str, amount: float, cap: float) -> bool:

@@ -74,13 +74,18 @@ class Words:
         self.policy = Policy(claims=DEFAULT_CLAIMS + tuple(config.claims), system_prompt=SYSTEM)
         self.in_flight = asyncio.Semaphore(max(1, int(config.max_in_flight)))
 
-    def _trigger(self, trigger_id: str, offer_id: str | None):
+    def _trigger(self, trigger_id: str, offer_id: str | None, variant_id: str | None = None):
+        """The trigger and the variant a request names; its offer must be that variant's (or the trigger's)."""
         trig = self.playbook.trigger(trigger_id)
         if trig is None:
             raise BadRequest(f"unknown trigger {trigger_id!r}")
-        if offer_id is not None and (trig.offer is None or trig.offer.id != offer_id):
+        variant = trig.variant(variant_id)
+        if variant_id is not None and variant is None:
+            raise BadRequest(f"variant {variant_id!r} is not a variant of trigger {trigger_id!r}")
+        offer = trig.offer_of(variant)
+        if offer_id is not None and (offer is None or offer.id != offer_id):
             raise BadRequest(f"offer {offer_id!r} is not the offer of trigger {trigger_id!r}")
-        return trig
+        return trig, variant
 
     def _check_moment(self, trig, kind: str, page_kind: str) -> None:
         """A request names its trigger's own kind and a page kind it fires on: nothing else is cached."""
@@ -89,30 +94,46 @@ class Words:
         if page_kind not in trig.pages:
             raise BadRequest(f"trigger {trig.id!r} does not fire on {page_kind} pages")
 
-    async def message(self, request: MessageRequest) -> MessageReply:
-        trig = self._trigger(request.trigger, request.offer)
+    async def message(self, request: MessageRequest, visitor: str | None = None) -> MessageReply:
+        trig, variant = self._trigger(request.trigger, request.offer, request.variant)
         self._check_moment(trig, request.kind, request.page_kind)
         product = request.product if self.playbook.privacy == "context" else None
-        template = trig.render({"product": product or "this item"})
+        template = trig.render({"product": product or "this item"}, variant)
         language = supported_locale(request.locale)
-        key = json.dumps(["message", trig.id, request.page_kind, language, (product or "").lower()], ensure_ascii=False)
+        key = json.dumps(["message", trig.id, variant.id if variant else "", request.page_kind, language,
+                          (product or "").lower()], ensure_ascii=False)  # fmt: skip
         cached = await self.state.cache_get(key)
         if cached is not None:
-            self.metrics.inc("tactful_messages_total", source="cache")
-            return MessageReply(text=cached, source="cache", trigger=trig.id)
-        context = {"moment": trig.kind, "page": request.page_kind, "language": language,
-                   "offer": _offer_facts(trig.offer), "product": product, "title": trig.title}  # fmt: skip
-        user = "Write the message for this moment.\n" + json.dumps(context, ensure_ascii=False)
-        text = await self._model(user, "message")
-        if text is None:
-            self.metrics.inc("tactful_messages_total", source="template")
-            return MessageReply(text=template, source="template", trigger=trig.id)
-        await self.state.cache_put(key, text)
-        self.metrics.inc("tactful_messages_total", source="model")
-        return MessageReply(text=text, source="model", trigger=trig.id)
+            reply = MessageReply(text=cached, source="cache", trigger=trig.id)
+        else:
+            context = {"moment": trig.kind, "page": request.page_kind, "language": language,
+                       "offer": _offer_facts(trig.offer_of(variant)), "product": product,
+                       "title": variant.title if variant else trig.title}  # fmt: skip
+            user = "Write the message for this moment.\n" + json.dumps(context, ensure_ascii=False)
+            text = await self._model(user, "message")
+            if text is None:
+                reply = MessageReply(text=template, source="template", trigger=trig.id)
+            else:
+                await self.state.cache_put(key, text)
+                reply = MessageReply(text=text, source="model", trigger=trig.id)
+        self.metrics.inc("tactful_messages_total", source=reply.source)
+        await self.log(visitor, trig.id, variant.id if variant else None, "card", reply.source,
+                       None if reply.source == "template" else reply.text)  # fmt: skip
+        return reply
 
-    async def reply(self, request: ReplyRequest, subject: str) -> ReplyReply:
-        trig = self._trigger(request.trigger, None)
+    async def log(self, visitor: str | None, trigger: str, variant: str | None, kind: str, source: str,
+                  text: str | None) -> None:  # fmt: skip
+        """A row of the review log; words still reach the visitor when the store cannot keep it."""
+        row = {"at": self.clock(), "visitor": visitor, "trigger": trigger, "variant": variant, "kind": kind,
+               "source": source, "text": text}  # fmt: skip
+        try:
+            await self.store.add_said(row)
+        except BackendDown as err:
+            self.metrics.inc("tactful_review_log_lost_total")
+            log.warning("a review log row was not kept: %s", err.reason)
+
+    async def reply(self, request: ReplyRequest, subject: str, visitor: str | None = None) -> ReplyReply:
+        trig, _variant = self._trigger(request.trigger, None)
         link = self.playbook.support_link
         topic = support_topic(request.text)
         if topic is not None:
@@ -139,6 +160,8 @@ class Words:
                               link=link)  # fmt: skip
         await self.state.add_turn(subject, trig.id, request.text, text)
         self.metrics.inc("tactful_replies_total", route="agent")
+        await self.log(visitor, trig.id, None, "question", "visitor", request.text)
+        await self.log(visitor, trig.id, None, "answer", "model", text)
         return ReplyReply(text=text, source="model", route="agent")
 
     def _worst_case(self, user: str) -> tuple[float, int]:
