@@ -73,8 +73,8 @@
       var c2 = read(); delete c2.lines[row.dataset.id]; write(c2);
     }
     if (e.target.closest("[data-place-order]")) {
-      var cart = read();
-      var order = totals(cart);
+      var placed = read();
+      var order = totals(placed);
       sessionStorage.setItem("demoshop:order", JSON.stringify(order));
       // The shop's server confirms the purchase to Tactful (POST /v1/conversion with the site secret),
       // carrying the visitor id Tactful filled into the form's <input data-tactful-visitor>.
@@ -83,7 +83,7 @@
       if (visitor && order.items) {
         fetch("/shop/order", { method: "POST", keepalive: true, headers: { "content-type": "application/json" },
           body: JSON.stringify({ visitor: visitor, order: "FH-" + Date.now().toString(36), value: order.value,
-            discount: order.discount, code: cart.code || undefined, currency: "EUR" }) }).catch(function () {});
+            discount: order.discount, code: placed.code || undefined, currency: "EUR" }) }).catch(function () {});
       }
       location.href = "/thanks.html";
     }
