@@ -3,6 +3,14 @@
 import { FROM_WORKER, TO_WORKER } from "../generated/contract.js";
 import { safe, warn } from "./api.js";
 
+function spawn(assets, base) {
+  const url = new URL(assets.worker, base);
+  if (url.origin === location.origin) return new Worker(url.href, { type: "module" });
+  // Cross-origin bundle: a same-origin blob worker that imports ours (needs CORS on the bundle).
+  const blob = new Blob(["import " + JSON.stringify(url.href) + ";"], { type: "text/javascript" });
+  return new Worker(URL.createObjectURL(blob), { type: "module" });
+}
+
 /**
  * @param {Object} assets the bundle's asset map (injected by tactful build)
  * @param {Object} handlers one function per FROM_WORKER type: ready, disabled, decisions, words, replied, leadDone
@@ -12,6 +20,7 @@ export function createBridge(assets, base, handlers, disable) {
   let worker = null;
   let batchSeq = 0;
   const waiting = new Map(); // batch seq -> resolve, until its decisions arrive
+  const explaining = []; // resolvers of "why" requests, answered in order
 
   function route(msg) {
     switch (msg.type) {
@@ -27,23 +36,16 @@ export function createBridge(assets, base, handlers, disable) {
       case FROM_WORKER.WORDS: return handlers.words(msg.decision);
       case FROM_WORKER.REPLIED: return handlers.answer(msg);
       case FROM_WORKER.LEAD_DONE: return handlers.answer(msg);
+      case FROM_WORKER.WHY: { const resolve = explaining.shift(); return resolve && resolve(msg.report); }
       default: return warn("unknown message from the worker: " + msg.type);
     }
-  }
-
-  function spawn() {
-    const url = new URL(assets.worker, base);
-    if (url.origin === location.origin) return new Worker(url.href, { type: "module" });
-    // Cross-origin bundle: a same-origin blob worker that imports ours (needs CORS on the bundle).
-    const blob = new Blob(["import " + JSON.stringify(url.href) + ";"], { type: "text/javascript" });
-    return new Worker(URL.createObjectURL(blob), { type: "module" });
   }
 
   return {
     /** Start the worker with the init message; false (after disabling) when it cannot start. */
     start(init) {
       try {
-        worker = spawn();
+        worker = spawn(assets, base);
       } catch (e) {
         disable("worker blocked: " + ((e && e.message) || e));
         return false;
@@ -62,6 +64,13 @@ export function createBridge(assets, base, handlers, disable) {
     },
     reply(trigger, text, history) { if (worker) worker.postMessage({ type: TO_WORKER.REPLY, trigger, text, history }); },
     lead(trigger, email, consent) { if (worker) worker.postMessage({ type: TO_WORKER.LEAD, trigger, email, consent }); },
+    /** The engine's explanation of every trigger at `now` (JSON text), or null when it is not running. */
+    why(now) {
+      if (!worker) return Promise.resolve(null);
+      const answered = new Promise((resolve) => explaining.push(resolve));
+      worker.postMessage({ type: TO_WORKER.WHY, now });
+      return answered;
+    },
     running() { return worker !== null; },
     stop() {
       if (worker) { try { worker.terminate(); } catch (e) { /* already gone */ } worker = null; }

@@ -9,7 +9,7 @@
  */
 import { createApi, safe, warn } from "./api.js";
 import { createBridge } from "./bridge.js";
-import { createBatcher, nowMs } from "./clock.js";
+import { createBatcher, now, nowMs } from "./clock.js";
 import { readConfig } from "./config.js";
 import {
   RECORD, eraseAll, loadRecord, openStores, readJournal, saveRecord, sendOutcome, visitorId, withRecordLock,
@@ -49,6 +49,14 @@ function assemble(config, prior) {
   }));
   ctx.api.consent = safe((choice) => consent(ctx, choice));
   ctx.api.visitorId = () => ctx.visitor || null; // null until the engine starts (after consent, when required)
+  // "Why didn't it show?": every trigger of the playbook, judged now (null while the engine is off).
+  ctx.api.whyNot = () => (ctx.state === true ? ctx.bridge.why(now()).then((text) => JSON.parse(text)) : Promise.resolve(null));
+  // The site owner's debug overlay (in the widget module, loaded only when asked for).
+  ctx.api.debug = safe(() => ctx.widget.debug(ctx.api.whyNot, () => {
+    ctx.disable("reset");
+    eraseAll(); // this browser's Tactful data only; the next page starts as a new visitor
+    location.reload();
+  }));
   ctx.disable = (reason) => disable(ctx, reason);
   ctx.widget = createWidgetBridge(ctx.built ? new URL(ctx.built.widget, config.base).href : "", {
     feedback: (type, trigger) => ctx.push({ type, trigger }),
@@ -196,6 +204,7 @@ function main(script) {
     setInterval(safe(ctx.batcher.flush), HEARTBEAT_MS); // the heartbeat: time passes even when nothing happens
     const idle = window.requestIdleCallback || ((cb) => setTimeout(cb, 1));
     ctx.startEngine = () => idle(safe(() => boot(ctx), failed), { timeout: 2000 });
+    if (/[?&]tactful_debug=1/.test(location.search)) ctx.api.debug();
     ctx.started = true;
     // Without consent yet, events wait in memory: nothing is stored, sent or started.
     if (ctx.mode !== "required") ctx.startEngine();

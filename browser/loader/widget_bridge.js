@@ -8,14 +8,14 @@ import { warn } from "./api.js";
  */
 export function createWidgetBridge(url, actions) {
   let widget = null;
+  const use = (fn) => (widget ? Promise.resolve(widget) : import(url)).then((mod) => {
+    widget = mod;
+    fn(mod);
+  }).catch((e) => warn("widget failed to load: " + e));
   return {
-    show(card) {
-      const load = widget ? Promise.resolve(widget) : import(url);
-      load.then((mod) => {
-        widget = mod;
-        mod.show(card, actions);
-      }).catch((e) => warn("widget failed to load: " + e));
-    },
+    show(card) { use((mod) => mod.show(card, actions)); },
+    /** The debug overlay: `explain()` resolves the engine's "why not?" report; `reset()` forgets this browser. */
+    debug(explain, reset) { use((mod) => mod.debug(explain, reset)); },
     /** Close the open card, if any (the visitor converted: nothing more to say). */
     close() {
       if (widget && widget.close) widget.close();

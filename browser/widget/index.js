@@ -239,3 +239,5 @@ export function receive(msg) {
     }
   }
 }
+
+export { debug } from "./debug.js";

@@ -53,7 +53,7 @@ async function start(msg) {
     feed: host.feed, state: host.state_b64, outcome: host.outcome_b64, converted: () => host.converted,
     request: host.message_request_b64, readMessage: host.read_message_reply, readToken: host.read_token_reply,
     replyRequest: host.reply_request_b64, readReply: host.read_reply_reply, leadRequest: host.lead_request_b64,
-    tokenRequest: host.token_request_b64,
+    tokenRequest: host.token_request_b64, whyNot: host.why_not_json,
   };
   proxy = createProxy(msg.proxy, call.readToken, call.tokenRequest);
   locale = msg.locale;
@@ -131,6 +131,7 @@ async function handle(msg) {
     case TO_WORKER.BATCH: if (call) batch(msg); return undefined;
     case TO_WORKER.REPLY: if (call) reply(msg); return undefined; // answered whenever the proxy replies
     case TO_WORKER.LEAD: if (call) lead(msg); return undefined;
+    case TO_WORKER.WHY: post({ type: FROM_WORKER.WHY, report: call ? call.whyNot(msg.now) : "null" }); return undefined;
     default: console.warn("[tactful] worker: unknown message", msg && msg.type); return undefined;
   }
 }

@@ -25,6 +25,7 @@ from ._errors import (
     WireVersionError,
 )
 from ._events import EVENT_TYPES, PAGE_KINDS, Event, clean_event
+from ._explain import why_not
 from ._holdout import HOLDOUT, TREATMENT, assign_arm, fnv1a_32, holdout_bucket
 from ._host import Host
 from ._inventory import CONSENT_MODES, REQUESTS, SERVER_RECORDS, STORAGE, STORAGE_NAMES, inventory
@@ -119,4 +120,5 @@ __all__ = [
     "load_playbook",
     "message_request",
     "replay_lines",
+    "why_not",
 ]

@@ -64,6 +64,11 @@ TO_WORKER: tuple[BridgeMessage, ...] = (
         (("trigger", "string"), ("email", "string"), ("consent", "boolean")),
         "the visitor left an email in a lead card (and ticked the consent box)",
     ),
+    BridgeMessage(
+        "why",
+        (("now", "number"),),
+        "\"why didn't it show?\": explain every trigger at `now` (tactful.whyNot(), the debug overlay)",
+    ),
 )
 
 FROM_WORKER: tuple[BridgeMessage, ...] = (
@@ -95,6 +100,12 @@ FROM_WORKER: tuple[BridgeMessage, ...] = (
         "the answer to a chat question (route: agent, support or unavailable)",
     ),
     BridgeMessage("lead_done", (("trigger", "string"), ("ok", "boolean")), "whether a lead reached the proxy"),
+    BridgeMessage(
+        "why",
+        (("report", "string"),),
+        "the explanation of every trigger (JSON: tactful.core's why_not): status, conditions with their "
+        "current values, gates with the instant each lifts",
+    ),
 )
 
 # The card: what the widget gets for one decision. The engine's Decision fields, plus what

@@ -168,6 +168,10 @@ class Condition:
         """Names of the behavioural leaves that hold (for reason codes)."""
         raise NotImplementedError
 
+    def leaves(self) -> list[Leaf]:
+        """The leaves of this tree, in playbook order (for "why not?")."""
+        raise NotImplementedError
+
 
 class Leaf(Condition):
     __slots__ = ("signal", "op", "value", "param", "_test", "_match")
@@ -220,6 +224,16 @@ class Leaf(Condition):
             return [self.label]
         return []
 
+    def leaves(self) -> list[Leaf]:
+        return [self]
+
+    def now(self, state: VisitorState, at: float) -> float | None:
+        """The signal's value at ``at``: seconds elapsed for a time signal (None before it starts)."""
+        if not self.signal.time:
+            return self.measure(state)
+        base = self._base(state)
+        return None if base is None else at - base
+
 
 class AllOf(Condition):
     __slots__ = ("children",)
@@ -239,6 +253,9 @@ class AllOf(Condition):
 
     def satisfied(self, state: VisitorState, at: float) -> list[str]:
         return [name for child in self.children for name in child.satisfied(state, at)]
+
+    def leaves(self) -> list[Leaf]:
+        return [leaf for child in self.children for leaf in child.leaves()]
 
 
 class AnyOf(AllOf):

@@ -23,6 +23,7 @@ from ._decision import Decision
 from ._engine import Engine
 from ._errors import StateError, WireError
 from ._events import Event, clean_event
+from ._explain import why_not
 from ._holdout import HOLDOUT, TREATMENT
 from ._playbook import Playbook
 from ._state import VisitorState
@@ -125,6 +126,11 @@ class Host:
                     out["offer_detail"] = {name: getattr(offer, name) for name, _ in OFFER_DETAIL_FIELDS}
             out["support_link"] = self.playbook.support_link
         return out
+
+    def why_not_json(self, now: float) -> str:
+        """ "Why didn't it show?" for every trigger at ``now`` (never before the engine's clock), as JSON."""
+        clock = self.engine.state.clock
+        return json.dumps(why_not(self.engine, now if clock is None else max(now, clock)))
 
     def notes_json(self) -> str:
         return json.dumps(self.notes)
