@@ -3,6 +3,8 @@
 // the gates that would stop it with the time each lifts, the visitor's arm and bot score, and a
 // reset button that forgets this browser's Tactful data. Read-only: it decides nothing.
 
+import { el } from "./parts.js";
+
 const CSS = `
 :host { all: initial; }
 .debug { position: fixed; left: 12px; top: 12px; z-index: 2147483001; box-sizing: border-box;
@@ -28,17 +30,6 @@ const STATUS = {
 
 let host = null;
 let timer = null;
-
-function el(tag, attrs, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs || {})) {
-    if (key === "text") node.textContent = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value);
-  }
-  for (const child of children) if (child) node.append(child);
-  return node;
-}
 
 /** "in 23 h 59 min (14:05)": when a gate lifts, relative to the engine's now, and on the clock. */
 export function readableUntil(until, now) {

@@ -1,60 +1,26 @@
 // Tactful widget: renders one intervention inside a Shadow DOM root under #tactful-root.
-// Loaded lazily by the loader on the first intervention. Host CSS cannot reach in,
-// ours cannot leak out; themes come through CSS custom properties:
-//   --tactful-accent, --tactful-bg, --tactful-fg, --tactful-radius, --tactful-font
-// Public hooks: [data-tactful-kind], [data-tactful-trigger], [data-tactful-action="accept"|"dismiss"],
-// [data-tactful-offer] (the offer line, from the playbook),
-// form[data-tactful-form="lead"]; the event `tactful:apply-offer` on document.
+// Loaded lazily by the loader on the first intervention. Host CSS cannot reach in, ours cannot
+// leak out; themes come through CSS custom properties on the page:
+//   --tactful-accent, --tactful-accent-text, --tactful-link, --tactful-bg, --tactful-fg,
+//   --tactful-muted, --tactful-border, --tactful-radius, --tactful-font
+// Page hooks it reads: [data-tactful-assistant] (the name on the card; [data-tactful-avatar] an
+// image URL), [data-tactful-privacy] (the privacy link; default: the bundle's data inventory),
+// [data-tactful-keep-visible] (elements the card must never cover), and on [data-tactful-hover^=tier:]
+// elements data-tactful-name, -summary and -price.
+// Public hooks it offers: [data-tactful-kind], [data-tactful-trigger], [data-tactful-state],
+// [data-tactful-action="accept"|"dismiss"|"choose"|"done"], [data-tactful-offer],
+// form[data-tactful-form="lead"|"question"]; the events `tactful:apply-offer` and
+// `tactful:choose-plan` on document.
+import { CSS } from "./style.js";
+import { el, formatMoney, keepClear, saving } from "./parts.js";
 
-const CSS = `
-:host { all: initial; }
-.panel {
-  position: fixed; right: 16px; bottom: 16px; z-index: 2147483000;
-  box-sizing: border-box; width: min(360px, calc(100vw - 24px)); max-height: calc(100vh - 32px); overflow: auto;
-  background: var(--tactful-bg, #fff); color: var(--tactful-fg, #1d1d1f);
-  border-radius: var(--tactful-radius, 12px); box-shadow: 0 8px 30px rgba(0,0,0,.18);
-  font: 15px/1.45 var(--tactful-font, system-ui, -apple-system, "Segoe UI", Roboto, sans-serif);
-  padding: 16px 16px 14px; animation: rise .25s ease-out;
-}
-@media (max-width: 480px) { .panel { right: 12px; left: 12px; bottom: 12px; width: auto; } }
-@media (prefers-reduced-motion: reduce) { .panel { animation: none; } }
-@keyframes rise { from { transform: translateY(12px); opacity: 0; } to { transform: none; opacity: 1; } }
-h2 { font-size: 16px; margin: 0 28px 6px 0; }
-p { margin: 0 0 10px; }
-.close { position: absolute; top: 8px; right: 8px; border: 0; background: transparent; font-size: 20px;
-  line-height: 1; padding: 6px 9px; cursor: pointer; color: inherit; border-radius: 6px; }
-.actions { display: flex; gap: 8px; flex-wrap: wrap; }
-a.primary { display: inline-block; text-decoration: none; }
-button.primary, a.primary, .chip { border: 0; border-radius: 8px; padding: 9px 14px; font: inherit; cursor: pointer;
-  background: var(--tactful-accent, #0a66c2); color: #fff; }
-.chip { background: transparent; color: var(--tactful-accent, #0a66c2); border: 1px solid currentColor; padding: 6px 10px; }
-button:focus-visible, input:focus-visible { outline: 3px solid var(--tactful-accent, #0a66c2); outline-offset: 2px; }
-table { width: 100%; border-collapse: collapse; margin: 0 0 10px; font-size: 14px; }
-th, td { text-align: left; padding: 4px 6px; border-bottom: 1px solid rgba(0,0,0,.1); vertical-align: top; }
-.log { display: flex; flex-direction: column; gap: 6px; margin: 0 0 10px; }
-.log .visitor { align-self: flex-end; background: rgba(10,102,194,.1); border-radius: 8px; padding: 6px 9px; }
-.log .agent { align-self: flex-start; background: rgba(0,0,0,.05); border-radius: 8px; padding: 6px 9px; }
-form { display: flex; gap: 8px; flex-wrap: wrap; }
-input { flex: 1 1 160px; min-width: 0; font: inherit; padding: 8px 10px; border: 1px solid rgba(0,0,0,.3); border-radius: 8px; }
-.small { font-size: 12px; opacity: .75; margin-top: 8px; }
-.offer { font-weight: 600; margin: 4px 0 10px; }
-`;
+const CLOSE_AFTER_MS = 4000; // a success state (applied, sent) stays this long, then the card closes
 
 let root = null;     // the ShadowRoot
-let panel = null;     // the open panel
-let current = null;  // { decision, actions }
+let panel = null;    // the open panel
+let current = null;  // { decision, actions, accepted }
 let history = [];    // chat turns for the questions panel
-
-function el(tag, attrs, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs || {})) {
-    if (key === "text") node.textContent = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value);
-  }
-  for (const child of children) if (child) node.append(child);
-  return node;
-}
+let returnTo = null; // where focus was before it entered the card (restored after Escape)
 
 function ensureRoot() {
   if (root) return root;
@@ -74,19 +40,24 @@ function ensureRoot() {
     root.append(el("style", { text: CSS }));
   }
   document.addEventListener("keydown", onKey, true);
+  const place = () => { if (panel) keepClear(panel); };
+  window.addEventListener("scroll", place, { passive: true });
+  window.addEventListener("resize", place, { passive: true });
   return root;
 }
 
 function onKey(event) {
-  if (event.key !== "Escape" || !panel) return;
-  const typing = event.target && event.target.closest && event.target.closest("input, textarea, select, [contenteditable]");
-  if (typing && event.target.getRootNode() !== root) return; // the visitor's own field: not ours to handle
+  // Escape is the card's only while focus is in it: anywhere else on the page it is the page's.
+  if (event.key !== "Escape" || !panel || !root.activeElement) return;
+  const back = returnTo;
   dismiss();
+  if (back && back.isConnected && back.focus) back.focus();
 }
 
 export function close() {
   if (panel) panel.remove();
   panel = null;
+  returnTo = null;
 }
 
 function dismiss() {
@@ -101,18 +72,19 @@ function accept() {
   current.actions.feedback("accept", current.decision.trigger);
 }
 
-function tiers() {
-  const rows = [];
-  for (const node of document.querySelectorAll('[data-tactful-hover^="tier:"]')) {
-    const name = node.getAttribute("data-tactful-name") || node.getAttribute("data-tactful-hover").slice(5);
-    const summary = node.getAttribute("data-tactful-summary") || "";
-    rows.push(el("tr", {}, el("th", { scope: "row", text: name }), el("td", { text: summary })));
-  }
-  return rows.length ? el("table", {}, el("tbody", {}, ...rows)) : null;
+/** A success state inside the card (applied, sent): said politely, then the card closes by itself. */
+function succeed(state, text) {
+  if (!panel) return;
+  const open = panel;
+  open.setAttribute("data-tactful-state", state);
+  for (const node of open.querySelectorAll(".body")) node.remove();
+  open.append(el("div", { class: "body done" }, el("p", { role: "status", text }),
+    el("button", { class: "primary", type: "button", "data-tactful-action": "done", text: "Done", onclick: close })));
+  setTimeout(() => { if (panel === open) close(); }, CLOSE_AFTER_MS);
 }
 
 // The offer's facts come from the playbook, never from model words: the model writes prose
-// around "the offer below", and this line states it.
+// around "the offer below", and this line states it, with the concrete saving when the cart is known.
 function offerLine(offer) {
   const value = offer.percent ? `${offer.percent}% off` : offer.amount ? `${offer.amount} off` : "";
   const parts = [offer.description || value, offer.code ? `code ${offer.code}` : ""].filter(Boolean);
@@ -121,26 +93,43 @@ function offerLine(offer) {
 
 function applyOffer(decision) {
   const offer = decision.offer_detail || {};
+  const saved = saving(offer, decision.cart);
   const line = offerLine(offer);
+  const apply = () => {
+    accept();
+    document.dispatchEvent(new CustomEvent("tactful:apply-offer", {
+      detail: { trigger: decision.trigger, offer: offer.id, code: offer.code, percent: offer.percent, amount: offer.amount },
+    }));
+    succeed("applied", `${offer.code ? `Code ${offer.code} applied` : "Applied"}${saved ? `: you save ${saved}` : ""}.`);
+  };
   return [line ? el("p", { class: "offer", "data-tactful-offer": offer.id || "", text: line }) : null,
-    el("div", { class: "actions" },
-    el("button", {
-      class: "primary", type: "button", "data-tactful-action": "accept",
-      text: offer.code ? `Apply ${offer.code}` : "Apply",
-      onclick: () => {
-        accept();
-        document.dispatchEvent(new CustomEvent("tactful:apply-offer", {
-          detail: { trigger: decision.trigger, offer: offer.id, code: offer.code, percent: offer.percent, amount: offer.amount },
-        }));
-        close();
-      },
-    }))].filter(Boolean);
+    saved ? el("p", { class: "saving", "data-tactful-saving": "", text: `You save ${saved} on this cart` }) : null,
+    el("div", { class: "actions" }, el("button", { class: "primary", type: "button", "data-tactful-action": "accept",
+      text: offer.code ? `Apply ${offer.code}` : "Apply", onclick: apply }))].filter(Boolean);
 }
 
-function compareTiers() {
-  return [tiers(), el("div", { class: "actions" },
-    el("button", { class: "primary", type: "button", "data-tactful-action": "accept", text: "Thanks, that helps",
-      onclick: () => { accept(); close(); } }))];
+function tierRows(decision) {
+  const weighed = decision.weighed && decision.weighed.length ? decision.weighed : null;
+  const rows = [];
+  for (const node of document.querySelectorAll('[data-tactful-hover^="tier:"]')) {
+    const tier = node.getAttribute("data-tactful-hover");
+    if (weighed && !weighed.includes(tier)) continue;
+    const name = node.getAttribute("data-tactful-name") || tier.slice(5);
+    const choose = () => {
+      accept();
+      document.dispatchEvent(new CustomEvent("tactful:choose-plan", { detail: { trigger: decision.trigger, tier, name } }));
+      close();
+    };
+    rows.push(el("tr", { "data-tactful-tier": tier },
+      el("th", { scope: "row" }, el("span", { text: name }), el("span", { class: "price", text: node.getAttribute("data-tactful-price") || "" })),
+      el("td", { text: node.getAttribute("data-tactful-summary") || "" }),
+      el("td", {}, el("button", { class: "secondary", type: "button", "data-tactful-action": "choose", text: `Choose ${name}`, onclick: choose }))));
+  }
+  return rows.length ? el("table", {}, el("tbody", {}, ...rows)) : null;
+}
+
+function compareTiers(decision) {
+  return [tierRows(decision)];
 }
 
 function questionsChat(decision) {
@@ -149,7 +138,8 @@ function questionsChat(decision) {
     text = text.trim().slice(0, 500);
     if (!text) return;
     accept();
-    log.append(el("div", { class: "visitor", text }));
+    log.append(el("div", { class: "visitor", text }), el("div", { class: "agent typing", "data-tactful-typing": "", text: "…", "aria-label": "Answering" }));
+    panel.setAttribute("data-tactful-state", "answering");
     history.push(["visitor", text]);
     current.actions.reply(decision.trigger, text, history.slice(-8));
   };
@@ -161,30 +151,41 @@ function questionsChat(decision) {
   return [el("div", { class: "actions" }, ...chips), log, form];
 }
 
-function viewCart() {
-  return el("div", { class: "actions" },
-    el("a", { class: "primary", href: current.actions.cartUrl, "data-tactful-action": "accept", text: "View cart",
-      onclick: () => accept() }));
+function viewCart(decision) {
+  const cart = decision.cart;
+  const waiting = cart && cart.items
+    ? `${cart.items} ${cart.items === 1 ? "item" : "items"}${cart.value ? ` · ${formatMoney(cart.value, cart.currency)}` : ""}`
+    : "";
+  return [waiting ? el("p", { class: "offer", "data-tactful-cart": "", text: `In your cart: ${waiting}` }) : null,
+    el("div", { class: "actions" },
+      el("a", { class: "primary", href: current.actions.cartUrl, "data-tactful-action": "accept", text: "View cart",
+        onclick: () => accept() }))].filter(Boolean);
+}
+
+function privacyLink() {
+  const hook = document.querySelector("[data-tactful-privacy]");
+  const href = (hook && hook.getAttribute("data-tactful-privacy")) || new URL("../privacy.html", import.meta.url).href;
+  return el("a", { class: "link", href, target: "_blank", rel: "noopener", text: "How we handle your email" });
 }
 
 function leadForm(decision) {
-  const input = el("input", { type: "email", name: "email", required: "", autocomplete: "email", "aria-label": "Email address", placeholder: "you@example.com" });
-  const consent = el("input", { type: "checkbox", name: "consent", required: "", id: "tactful-consent" });
-  const status = el("p", { class: "small", "aria-live": "polite" });
+  const input = el("input", { type: "email", name: "email", autocomplete: "email", "aria-label": "Email address", placeholder: "you@example.com" });
+  const consent = el("input", { type: "checkbox", name: "consent", id: "tactful-consent" });
+  const status = el("p", { class: "small", role: "alert", "data-tactful-status": "" });
   const form = el("form", {
-    "data-tactful-form": "lead",
+    "data-tactful-form": "lead", novalidate: "", // our own messages, inside the card: no browser bubble over it
     onsubmit: (e) => {
       e.preventDefault();
       const email = input.value.trim();
-      if (!email || !input.checkValidity()) { status.textContent = "Please enter a valid email address."; return; }
-      if (!consent.checked) { status.textContent = "Please tick the box so we may email you."; return; }
+      if (!email || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) { status.textContent = "Please enter a valid email address."; input.focus(); return; }
+      if (!consent.checked) { status.textContent = "Please tick the box so we may email you."; consent.focus(); return; }
       accept();
       status.textContent = "Sending…";
       current.actions.lead(decision.trigger, email, true);
     },
-  }, input, el("button", { class: "primary", type: "submit", "data-tactful-action": "accept", text: "Send it to me" }),
-  el("label", { class: "small consent", for: "tactful-consent" }, consent, " Email me what I asked for"));
-  return [form, status, el("p", { class: "small", text: "We only use your email to send what you asked for." })];
+  }, input, el("button", { class: "primary", type: "submit", "data-tactful-action": "accept", text: "Keep me posted" }),
+  el("label", { class: "small consent", for: "tactful-consent" }, consent, " Email me about this, and nothing else"));
+  return [form, status, el("p", { class: "small" }, "Your email is used only for this. ", privacyLink())];
 }
 
 // One renderer per widget kind (tactful.core WIDGET_KINDS): the panel's body under its message.
@@ -196,9 +197,14 @@ const RENDERERS = {
   lead: leadForm,
 };
 
-function body(decision) {
-  const render = RENDERERS[decision.kind];
-  return render ? [render(decision)].flat() : [];
+function identity() {
+  const named = document.querySelector("[data-tactful-assistant]");
+  const name = (named && named.getAttribute("data-tactful-assistant")) || "Shop assistant";
+  const avatar = document.querySelector("[data-tactful-avatar]");
+  const picture = avatar ? el("img", { class: "avatar", alt: "", src: avatar.getAttribute("data-tactful-avatar") })
+    : el("span", { class: "avatar", "aria-hidden": "true", text: name.trim().charAt(0).toUpperCase() });
+  return el("div", { class: "who" }, picture, el("span", { class: "name", "data-tactful-assistant-name": "", text: name }),
+    el("button", { class: "close", type: "button", "aria-label": "Dismiss", "data-tactful-action": "dismiss", text: "×", onclick: dismiss }));
 }
 
 export function show(decision, actions) {
@@ -207,35 +213,38 @@ export function show(decision, actions) {
   history = [];
   current = { decision, actions, accepted: false };
   const titleId = "tactful-title";
+  const render = RENDERERS[decision.kind];
   panel = el("section", {
-    class: "panel", role: "region", "aria-labelledby": titleId,
+    class: "panel", role: "region", "aria-labelledby": titleId, "data-tactful-state": "open",
     "data-tactful-kind": decision.kind, "data-tactful-trigger": decision.trigger,
+    onfocusin: (e) => { if (!returnTo && e.relatedTarget && !panel.contains(e.relatedTarget)) returnTo = e.relatedTarget; },
   },
-    el("button", { class: "close", type: "button", "aria-label": "Dismiss", "data-tactful-action": "dismiss", text: "×", onclick: dismiss }),
+    identity(),
     el("h2", { id: titleId, text: decision.title || "" }),
     el("p", { role: "status", "aria-live": "polite", "data-tactful-message": "", text: decision.message || "" }),
-    ...body(decision));
+    el("div", { class: "body" }, ...(render ? [render(decision)].flat() : [])));
   root.append(panel);
+  keepClear(panel);
 }
 
 export function receive(msg) {
   if (!panel || !current || msg.trigger !== current.decision.trigger) return;
   if (msg.type === "replied") {
     const log = panel.querySelector(".log");
+    for (const typing of panel.querySelectorAll("[data-tactful-typing]")) typing.remove();
+    panel.setAttribute("data-tactful-state", "open");
     const text = msg.text || "Sorry, I cannot answer right now.";
     const line = el("div", { class: "agent", text });
-    if (msg.link) line.append(" ", el("a", { href: msg.link, text: "Get help here" }));
+    if (msg.link) line.append(" ", el("a", { class: "link", href: msg.link, text: "Get help here" }));
     if (log) log.append(line);
     history.push(["agent", text]);
   } else if (msg.type === "lead_done") {
-    const status = panel.querySelector('form[data-tactful-form="lead"] + .small');
     if (msg.ok) {
       current.actions.feedback("lead", current.decision.trigger);
-      const form = panel.querySelector('form[data-tactful-form="lead"]');
-      if (form) form.remove();
-      if (status) status.textContent = "Thanks! It is on its way to your inbox.";
-    } else if (status) {
-      status.textContent = "That did not go through. Please try again in a moment.";
+      succeed("sent", "Thanks! You are on the list: we will email you about this, and nothing else.");
+    } else {
+      const status = panel.querySelector("[data-tactful-status]");
+      if (status) status.textContent = "That did not go through. Please try again in a moment.";
     }
   }
 }

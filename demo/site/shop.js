@@ -9,7 +9,20 @@
     "trail-boots": { name: "Trail boots", price: 129 }, "city-boots": { name: "City boots", price: 99 },
     "wool-socks": { name: "Wool socks", price: 14 }, "enamel-mug": { name: "Enamel mug", price: 18 },
     "pour-over": { name: "Pour-over set", price: 42 }, "coffee-beans": { name: "Coffee beans", price: 16 },
+    "plan-starter": { name: "Starter membership, first month", price: 5 },
+    "plan-pro": { name: "Pro membership, first month", price: 12 },
+    "plan-family": { name: "Family membership, first month", price: 20 },
   };
+  // A membership plan is chosen on the pricing page or in Tactful's comparison card: it goes in the cart.
+  function choosePlan(plan) {
+    var cart = read(), id = "plan-" + plan;
+    if (!CATALOGUE[id]) return;
+    Object.keys(cart.lines).forEach(function (line) { if (line.indexOf("plan-") === 0) delete cart.lines[line]; });
+    cart.lines[id] = 1;
+    write(cart);
+    location.href = "/cart.html";
+  }
+  document.addEventListener("tactful:choose-plan", function (e) { choosePlan(String(e.detail.tier).replace("tier:", "")); });
   function read() {
     try { var c = JSON.parse(localStorage.getItem(KEY)); if (c && c.lines) return c; } catch (e) { /* fresh */ }
     return { lines: {}, code: null, percent: 0 };
@@ -56,6 +69,8 @@
     document.getElementById("checkout-link").hidden = t.items === 0;
   }
   document.addEventListener("click", function (e) {
+    var plan = e.target.closest("[data-choose-plan]");
+    if (plan) choosePlan(plan.getAttribute("data-choose-plan"));
     var add = e.target.closest("[data-add]");
     if (add) {
       var cart = read(), id = add.getAttribute("data-add");

@@ -13,7 +13,6 @@ from e2e_helpers import (
     open_page,
     poll,
     settle,
-    settled,
     widget,
 )  # fmt: skip
 from fake_api import MODEL_WORDS, FakeApi
@@ -65,8 +64,9 @@ def test_apply_offer_fires_the_event(human_browser, site):
     click_in_widget(page, "[data-tactful-action=accept]")
     applied = poll(page, "() => window.testShop.applied[0]")
     assert applied["code"] == "SAVE10" and applied["percent"] == 10 and applied["trigger"] == "cart_exit"
-    settled(page)
-    assert widget(page) is None  # applied: the card closed
+    assert "Code SAVE10 applied" in card(page).text  # confirmed inside the card...
+    settle(page, context.clock, 5 * SECOND)
+    assert widget(page) is None  # ...which then closes
     context.close()
 
 
@@ -135,10 +135,11 @@ def test_lead_form_submits_to_the_proxy(human_browser, api_site):
     context, page = show_lead_form(human_browser, api_site)
     page.evaluate(f"() => {{ const f = {LEAD_FORM}; f.querySelector('input[type=email]').value = 'ada@example.com';"
                   " f.querySelector('button[type=submit]').click(); }")  # fmt: skip
-    # Consent is a box the visitor ticks: without it the browser's own validation stops the form.
+    # Consent is a box the visitor ticks: without it the card's own message stops the form.
+    assert "Please tick the box" in card(page).text
     assert not [m for p, m in api_site.fake.received if p == "/v1/lead"]
     page.evaluate(f"() => {{ const f = {LEAD_FORM}; f.querySelector('input[name=consent]').checked = true; f.requestSubmit(); }}")
-    assert poll(page, "() => document.getElementById('tactful-root').shadowRoot.innerHTML.includes('on its way')")
+    assert poll(page, "() => document.getElementById('tactful-root').shadowRoot.innerHTML.includes('You are on the list')")
     (lead,) = [m for p, m in api_site.fake.received if p == "/v1/lead"]
     assert lead.email == "ada@example.com" and lead.trigger == "longform_lead" and lead.consent is True
     context.close()
@@ -151,7 +152,7 @@ def test_a_lead_the_proxy_cannot_take_yet_is_kept_and_sent_again(human_browser, 
     context, page = show_lead_form(human_browser, api_site)
     page.evaluate(f"() => {{ const f = {LEAD_FORM}; f.querySelector('input[type=email]').value = 'ada@example.com';"
                   " f.querySelector('input[name=consent]').checked = true; f.requestSubmit(); }")  # fmt: skip
-    assert poll(page, "() => document.getElementById('tactful-root').shadowRoot.innerHTML.includes('on its way')")
+    assert poll(page, "() => document.getElementById('tactful-root').shadowRoot.innerHTML.includes('You are on the list')")
     attempts = [p for p, _ in api_site.fake.received if p.startswith("/v1/lead")]
     assert attempts == ["/v1/lead 503", "/v1/lead 503", "/v1/lead"]
     context.close()
@@ -164,6 +165,8 @@ def test_chat_panel_asks_the_proxy(human_browser, api_site):
     settle(page, context.clock)
     poll(page, SHOWN)
     click_in_widget(page, ".chip")
-    assert poll(page, "() => document.getElementById('tactful-root').shadowRoot.querySelector('.agent')")
+    # The card says it is answering, then shows the proxy's answer in place of that.
+    assert poll(page, "() => document.getElementById('tactful-root').shadowRoot.querySelector('.agent:not([data-tactful-typing])')")
+    assert not page.evaluate("document.getElementById('tactful-root').shadowRoot.querySelector('[data-tactful-typing]')")
     assert "waterproof" in card(page).text
     context.close()

@@ -194,16 +194,19 @@ def _process_with_local_port(replicas: Replicas, local_port: int) -> int:
     raise AssertionError(f"no replica owns the connection from port {local_port}")
 
 
-async def _bound_tokens(urls, n: int, prefix: str) -> list[str]:
-    async with httpx.AsyncClient(timeout=20) as client:
-        return await tokens(client, urls, n, prefix)
+def _bound_tokens(urls, n: int, prefix: str) -> list[str]:
+    """Tokens bound to visitors prefix0.., each minted by the next replica (synchronously: pytest's
+    thread may hold Playwright's event loop)."""
+    replies = [httpx.post(next(urls) + "/v1/token", content=encode(TokenRequest(visitor=f"{prefix}{i}")),
+                          headers={"content-type": CONTENT_TYPE}, timeout=20) for i in range(n)]  # fmt: skip
+    return [decode(TokenReply, r.content).token for r in replies]
 
 
 def test_outcome_beacons_to_different_replicas_are_one_row_per_visit(tmp_path, demo_source, postgres, redis_prefix):
     replicas = Replicas(tmp_path, demo_source, **shared(postgres, redis_prefix, ip_per_minute=100000))
     try:
         urls = replicas.urls()
-        bound = asyncio.run(_bound_tokens(urls, 7, "v"))  # each minted by one replica, honoured by all
+        bound = _bound_tokens(urls, 7, "v")  # each minted by one replica, honoured by all
         for visit in range(20):
             beacon = OutcomeBeacon(visitor=f"v{visit % 7}", session=f"v{visit % 7}:{visit}", arm="treatment",
                                    eligible=True, intervened=True, converted=False, trigger="cart_exit", phase=1,

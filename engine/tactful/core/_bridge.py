@@ -128,6 +128,8 @@ CARD_FIELDS: tuple[tuple[str, str], ...] = (
     ("support_link", "(string|undefined)"),
     ("source", "(string|undefined)"),
     ("variant", "(string|undefined)"),
+    ("cart", "(Object|undefined)"),
+    ("weighed", "(string[]|undefined)"),
 )
 
 OFFER_DETAIL_FIELDS: tuple[tuple[str, str], ...] = (

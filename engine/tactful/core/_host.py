@@ -125,7 +125,20 @@ class Host:
                 if offer is not None:
                     out["offer_detail"] = {name: getattr(offer, name) for name, _ in OFFER_DETAIL_FIELDS}
             out["support_link"] = self.playbook.support_link
+            out.update(self._facts(decision.kind))
         return out
+
+    def _facts(self, kind: str) -> dict[str, Any]:
+        """What the card can say concretely, from this browser's own state (it never leaves it):
+        the cart (the saving of a discount, the items waiting) and the plans the visitor weighed."""
+        state = self.engine.state
+        if kind in ("discount", "welcome_back") and state.cart_items:
+            return {"cart": {"items": state.cart_items, "value": state.cart_value, "currency": state.cart_currency}}
+        page = self.engine.page
+        if kind == "compare" and page is not None:
+            tiers = sorted((t for t in page.hovers if t.startswith("tier:")), key=lambda t: -page.hovers[t])
+            return {"weighed": tiers[:2]} if len(tiers) >= 2 else {}
+        return {}
 
     def why_not_json(self, now: float) -> str:
         """ "Why didn't it show?" for every trigger at ``now`` (never before the engine's clock), as JSON."""
