@@ -5,15 +5,28 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from dataclasses import replace
 
 import httpx
 import msgpack
 
-from tactful.core import CONTENT_TYPE, HOLDOUT, TREATMENT, Host, OutcomeBeacon, assign_arm, encode
-from tactful.lift import judge_triggers
+from tactful.core import (
+    CONTENT_TYPE,
+    HOLDOUT,
+    TREATMENT,
+    Host,
+    OutcomeBeacon,
+    TokenReply,
+    TokenRequest,
+    assign_arm,
+    decode,
+    encode,
+)
+from tactful.lift import attribute, judge_triggers
 
 HEADERS = {"content-type": CONTENT_TYPE}
+T0 = time.time() - 86400  # yesterday: the shop's server may confirm purchases of the last 90 days
 CART = {"v": 1, "trigger": "cart_exit", "kind": "discount", "page_kind": "cart", "offer": "cart10"}
 
 
@@ -140,3 +153,39 @@ def test_a_harmful_trigger_pauses_itself_and_browsers_learn_it_with_their_token(
     resumed = make_proxy(judge=judge_triggers, data_dir=data, resume=("pricing_compare",))
     assert resumed.call(resumed.proxy.judge_triggers()) == {}
     assert resumed.token_reply("v1").paused is None
+
+
+def send_vouched(proxy, outcome: OutcomeBeacon, address: str) -> int:
+    """A browser's beacon from ``address`` (behind the shop's load balancer), with a bound token."""
+    forwarded = {"x-forwarded-for": address}
+    reply = proxy.client.post("/v1/token", content=encode(TokenRequest(visitor=outcome.visitor)),
+                              headers={**HEADERS, **forwarded})  # fmt: skip
+    token = decode(TokenReply, reply.content).token
+    return proxy.client.post("/v1/outcome", content=encode(_with(outcome, token=token)),
+                             headers={**HEADERS, **forwarded}).status_code  # fmt: skip
+
+
+def test_1000_forged_beacons_through_the_proxy_do_not_move_the_confirmed_lift(make_proxy, demo_playbook):
+    proxy = make_proxy(env={"TACTFUL_SITE_SECRET": "s3cret"}, trusted_proxies=("127.0.0.1",),
+                       tokens_per_minute=100_000, ip_per_minute=100_000, visitor_per_minute=100_000)  # fmt: skip
+    hold = demo_playbook.holdout
+    for i in range(300):  # honest visitors, each from their own address; the shop confirms every 4th's order
+        vid = f"honest{i}"
+        assert send_vouched(proxy, beacon(vid, eligible_at=T0 + i), f"10.{i // 250}.{i % 250}.7") == 204
+        if i % 4 == 0:
+            assert post_conversion(proxy, {"visitor": vid, "order": f"o{i}", "value": 40, "at": T0 + i + 60}).status_code == 201
+
+    def confirmed():
+        rows, conversions = proxy.call(proxy.proxy.store.outcomes()), proxy.call(proxy.proxy.store.conversions())
+        att = attribute([r for r in rows if not r["synthetic"]], conversions, {})
+        return att.overall.counts, att.overall.always_valid, att.left_out
+
+    counts, interval, _ = confirmed()
+    assert counts[1] > 0 and counts[3] > 0 and counts[0] + counts[2] == 75  # both arms; 75 confirmed purchases
+    for i in range(1000):  # one machine forging visitors of any arm, each claiming a purchase
+        forged = beacon(f"forged{i}", arm="holdout" if i % 2 else "treatment", converted=True, value=999.0,
+                        eligible_at=T0 + i, converted_at=T0 + i + 1)  # fmt: skip
+        assert send_vouched(proxy, forged, "203.0.113.66") == 204  # each looks like a real browser's
+    assert confirmed() == (counts, interval, {"beacon bursts": 1000})
+    arms = {assign_arm(hold.salt, f"honest{i}", hold.fraction, hold.hash_version) for i in range(300)}
+    assert arms == {TREATMENT, HOLDOUT}
