@@ -162,13 +162,15 @@ def burst_sources(rows: list[dict[str, Any]], limit: int) -> set[str]:
     return {source for (source, _), ids in seen.items() if len(ids) > limit}
 
 
+def _eligible_at(row: dict[str, Any]) -> float:
+    """When the visit's first trigger fired (older beacons did not say: when the beacon was kept)."""
+    return row.get("eligible_at") or row["updated"]
+
+
 def _first_eligible(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     first: dict[str, dict[str, Any]] = {}
     for r in rows:
-        if not r["eligible"]:
-            continue
-        at = r.get("eligible_at") or r["updated"]
-        if r["visitor"] not in first or at < (first[r["visitor"]].get("eligible_at") or first[r["visitor"]]["updated"]):
+        if r["eligible"] and (r["visitor"] not in first or _eligible_at(r) < _eligible_at(first[r["visitor"]])):
             first[r["visitor"]] = r
     return first
 
@@ -196,7 +198,7 @@ def attribute(rows: list[dict[str, Any]], conversions: list[dict[str, Any]], off
     for r in kept:
         visits[r["visitor"]].append(r)
     for vid, r in _first_eligible(kept).items():
-        first = r.get("eligible_at") or r["updated"]
+        first = _eligible_at(r)
         v = Visitor(vid, r["arm"], first, r["trigger"], r.get("variant"), r["phase"])
         own = visits[vid]
         shown = [x for x in own if x["arm"] == "treatment" and x["intervened"] and x.get("served", 1)]
