@@ -26,6 +26,15 @@ export function pageInfo() {
   if (product) info.product = product.slice(0, MAX_NAME);
   const category = hook("category");
   if (category) info.category = category.slice(0, MAX_NAME);
+  // The product's facts as the page states them, for answers from the page itself: the
+  // schema.org JSON-LD (the engine reads it) and data-tactful-fact="id" elements (their text).
+  const ld = [...document.querySelectorAll('script[type="application/ld+json"]')].map((s) => s.textContent);
+  if (ld.length) info.jsonld = ld;
+  const facts = {};
+  for (const el of document.querySelectorAll("[data-tactful-fact]")) {
+    facts[el.getAttribute("data-tactful-fact").toLowerCase().replace(/\W+/g, "_")] = el.textContent.slice(0, 400);
+  }
+  if (Object.keys(facts).length) info.facts = facts;
   return info;
 }
 

@@ -143,8 +143,16 @@ function questionsChat(decision) {
     history.push(["visitor", text]);
     current.actions.reply(decision.trigger, text, history.slice(-8));
   };
+  // A question the page itself answers (decision.answers: from its product facts) is answered
+  // here, in the page's own words, with no call to the proxy.
+  const fromPage = (q) => {
+    accept();
+    log.append(el("div", { class: "visitor", text: q }), el("div", { class: "agent", "data-tactful-answer": "page", text: decision.answers[q] }));
+    history.push(["visitor", q], ["agent", decision.answers[q]]);
+  };
+  const answered = decision.answers || {};
   const chips = (decision.questions || []).map((q) =>
-    el("button", { class: "chip", type: "button", text: q, onclick: () => ask(q) }));
+    el("button", { class: "chip", type: "button", text: q, onclick: () => (Object.hasOwn(answered, q) ? fromPage(q) : ask(q)) }));
   const input = el("input", { type: "text", name: "question", maxlength: "500", "aria-label": "Your question", placeholder: "Ask a question" });
   const form = el("form", { "data-tactful-form": "question", onsubmit: (e) => { e.preventDefault(); ask(input.value); input.value = ""; } },
     input, el("button", { class: "primary", type: "submit", "data-tactful-action": "accept", text: "Ask" }));

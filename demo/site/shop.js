@@ -27,6 +27,7 @@
     try { var c = JSON.parse(localStorage.getItem(KEY)); if (c && c.lines) return c; } catch (e) { /* fresh */ }
     return { lines: {}, code: null, percent: 0 };
   }
+  var DELIVERY = 4.9, FREE_OVER = 50; // delivery is free on orders over €50
   function totals(cart) {
     var items = 0, value = 0;
     Object.keys(cart.lines).forEach(function (id) {
@@ -34,7 +35,11 @@
       items += cart.lines[id]; value += cart.lines[id] * p.price;
     });
     var discount = Math.round(value * (cart.percent || 0)) / 100;
-    return { items: items, value: value, discount: discount, total: value - discount };
+    var delivery = items && value - discount < FREE_OVER && !onlyPlans(cart) ? DELIVERY : 0;
+    return { items: items, value: value, discount: discount, delivery: delivery, total: value - discount + delivery };
+  }
+  function onlyPlans(cart) {
+    return Object.keys(cart.lines).every(function (id) { return id.indexOf("plan-") === 0; });
   }
   function write(cart) {
     localStorage.setItem(KEY, JSON.stringify(cart));
@@ -43,30 +48,56 @@
     render();
   }
   function money(v) { return "€" + v.toFixed(2); }
+  function line(id, qty, editable) {
+    var p = CATALOGUE[id], li = document.createElement("li");
+    li.dataset.id = id;
+    var name = document.createElement("span");
+    name.className = "line-name"; name.textContent = p.name;
+    li.appendChild(name);
+    if (editable) {
+      var qtyBox = document.createElement("span");
+      qtyBox.className = "qty";
+      qtyBox.innerHTML = "<button class='secondary' data-qty='-1'>−</button><span></span><button class='secondary' data-qty='1'>+</button>";
+      qtyBox.children[0].setAttribute("aria-label", "One less " + p.name);
+      qtyBox.children[2].setAttribute("aria-label", "One more " + p.name);
+      qtyBox.children[1].textContent = String(qty);
+      li.appendChild(qtyBox);
+    } else {
+      name.textContent = qty + " × " + p.name;
+    }
+    var price = document.createElement("span");
+    price.className = "line-price"; price.textContent = money(p.price * qty);
+    li.appendChild(price);
+    if (editable) {
+      var remove = document.createElement("button");
+      remove.className = "link"; remove.setAttribute("data-remove", ""); remove.textContent = "Remove";
+      li.appendChild(remove);
+    }
+    return li;
+  }
   function render() {
     var cart = read(), t = totals(cart);
     document.querySelectorAll("[data-cart-count]").forEach(function (el) { el.textContent = String(t.items); });
-    var body = document.getElementById("cart-lines");
-    if (!body) return;
-    body.textContent = "";
-    Object.keys(cart.lines).forEach(function (id) {
-      var p = CATALOGUE[id]; if (!p) return;
-      var tr = document.createElement("tr");
-      tr.innerHTML = "<td></td><td><button class='secondary' data-qty='-1'>−</button> <span></span> " +
-        "<button class='secondary' data-qty='1'>+</button></td><td></td><td><button class='secondary' data-remove>Remove</button></td>";
-      tr.children[0].textContent = p.name;
-      tr.querySelector("span").textContent = String(cart.lines[id]);
-      tr.children[2].textContent = money(p.price * cart.lines[id]);
-      tr.dataset.id = id;
-      body.appendChild(tr);
+    [["cart-lines", true], ["summary-lines", false]].forEach(function (spec) {
+      var list = document.getElementById(spec[0]);
+      if (!list) return;
+      list.textContent = "";
+      Object.keys(cart.lines).forEach(function (id) { if (CATALOGUE[id]) list.appendChild(line(id, cart.lines[id], spec[1])); });
     });
-    document.getElementById("cart-empty").hidden = t.items > 0;
-    document.getElementById("cart-subtotal").textContent = money(t.value);
-    var d = document.getElementById("cart-discount");
-    d.hidden = !cart.code;
-    d.textContent = cart.code ? "Discount " + cart.code + " (" + cart.percent + "%): −" + money(t.discount) : "";
-    document.getElementById("cart-total").textContent = money(t.total);
-    document.getElementById("checkout-link").hidden = t.items === 0;
+    var discount = cart.code ? "Discount " + cart.code + " (" + cart.percent + "%): −" + money(t.discount) : "";
+    ["cart-discount", "summary-discount"].forEach(function (id) {
+      var d = document.getElementById(id);
+      if (d) { d.hidden = !cart.code; d.textContent = discount; }
+    });
+    var set = function (id, text) { var el = document.getElementById(id); if (el) el.textContent = text; };
+    set("cart-subtotal", money(t.value));
+    set("cart-delivery", t.delivery ? money(t.delivery) : "free");
+    set("cart-total", money(t.total));
+    set("summary-total", money(t.total));
+    var empty = document.getElementById("cart-empty");
+    if (empty) empty.hidden = t.items > 0;
+    var checkout = document.getElementById("checkout-link");
+    if (checkout) checkout.hidden = t.items === 0;
   }
   document.addEventListener("click", function (e) {
     var plan = e.target.closest("[data-choose-plan]");
@@ -78,7 +109,7 @@
       write(cart);
       add.textContent = "Added ✓";
     }
-    var row = e.target.closest("tr[data-id]");
+    var row = e.target.closest("li[data-id]");
     if (row && e.target.closest("[data-qty]")) {
       var c = read(), n = (c.lines[row.dataset.id] || 0) + +e.target.closest("[data-qty]").getAttribute("data-qty");
       if (n <= 0) delete c.lines[row.dataset.id]; else c.lines[row.dataset.id] = n;

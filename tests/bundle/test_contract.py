@@ -83,7 +83,7 @@ def test_the_generated_module_states_the_contract():
     js = render_contract_js()
     for message in (*TO_WORKER, *FROM_WORKER):
         assert f"{message.constant}: {json.dumps(message.type)}" in js
-    card = json.loads(re.search(r"CARD_FIELDS = Object\.freeze\((\[.*?\])\)", js).group(1))
+    card = json.loads(re.search(r"CARD_FIELDS = /\* @__PURE__ \*/ Object\.freeze\((\[.*?\])\)", js).group(1))
     assert card == [name for name, _ in CARD_FIELDS]
 
 

@@ -158,15 +158,42 @@ def test_a_lead_the_proxy_cannot_take_yet_is_kept_and_sent_again(human_browser, 
     context.close()
 
 
-def test_chat_panel_asks_the_proxy(human_browser, api_site):
+def _chat(human_browser, api_site):
     context, page = open_page(human_browser, api_site, "/site/product.html")
     page.evaluate("window.scrollTo(0, document.body.scrollHeight * 0.5)")
     be_active(page, 31, context.clock)  # the trigger wants 20 s active and 30 s on the page
     settle(page, context.clock)
     poll(page, SHOWN)
-    click_in_widget(page, ".chip")
+    return context, page
+
+
+CHIPS = "() => [...document.getElementById('tactful-root').shadowRoot.querySelectorAll('.chip')].map(c => c.textContent)"
+
+
+def test_suggested_questions_are_answered_from_the_pages_own_facts(human_browser, api_site):
+    # The page states sizing and material (schema.org JSON-LD) and delivery (data-tactful-fact):
+    # each suggested question is answered in the card in the page's words, with no call to the proxy.
+    context, page = _chat(human_browser, api_site)
+    assert page.evaluate(CHIPS) == ["Which size should I pick?", "What is it made of?", "When would it arrive?"]
+    before = [p for p, _ in api_site.fake.received if p == "/v1/reply"]
+    for chip, words in ((0, "take the larger"), (1, "rubber lug sole"), (2, "two to four working days")):
+        page.evaluate(f"() => document.getElementById('tactful-root').shadowRoot.querySelectorAll('.chip')[{chip}].click()")
+        assert poll(page, f"() => document.getElementById('tactful-root').shadowRoot.querySelector('.log').textContent.includes({words!r})")
+    answers = page.evaluate("() => document.getElementById('tactful-root').shadowRoot.querySelectorAll('[data-tactful-answer=page]').length")
+    assert answers == 3
+    assert [p for p, _ in api_site.fake.received if p == "/v1/reply"] == before  # nothing asked of the proxy
+    context.close()
+
+
+def test_a_question_the_page_does_not_answer_goes_to_the_proxy(human_browser, api_site):
+    context, page = _chat(human_browser, api_site)
+    page.evaluate("""() => { const f = document.getElementById('tactful-root').shadowRoot.querySelector('form[data-tactful-form=question]');
+        f.querySelector('input').value = 'Are they waterproof?'; f.requestSubmit(); }""")
     # The card says it is answering, then shows the proxy's answer in place of that.
     assert poll(page, "() => document.getElementById('tactful-root').shadowRoot.querySelector('.agent:not([data-tactful-typing])')")
     assert not page.evaluate("document.getElementById('tactful-root').shadowRoot.querySelector('[data-tactful-typing]')")
     assert "waterproof" in card(page).text
+    (asked,) = [m for p, m in api_site.fake.received if p == "/v1/reply"]
+    assert asked.text == "Are they waterproof?"
+    assert asked.facts is None  # the demo playbook's privacy level is minimal: the page's facts stay home
     context.close()

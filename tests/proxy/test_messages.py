@@ -172,3 +172,49 @@ def test_turns_are_bounded_by_the_server_not_the_browser(make_proxy, fake_model)
     assert "I promised a refund" not in last and "Question 1?" in last  # the server's own history
     other = decode(ReplyReply, proxy.post("/v1/reply", QUESTION, proxy.token()).content)
     assert other.route == "agent"  # another visitor's chat is their own
+
+
+FACTS = [["sizing", "Sizes run true; between two sizes, take the larger."],
+         ["delivery", "Two to four working days within the EU."], ["material", "Waxed full-grain leather."]]
+
+
+def test_answers_are_grounded_in_the_facts_the_page_states_when_privacy_lets_them_travel(
+        make_proxy, fake_model, demo_source):  # fmt: skip
+    from tactful.core import Playbook
+
+    context = Playbook.from_dict({**demo_source, "privacy": {"level": "context"}})
+    # No model: the template answers from the page's own fact that the question is about.
+    proxy = make_proxy(playbook=context)
+    token = proxy.token()
+    for text, expected in (("Does it fit wide feet?", FACTS[0][1]), ("How long does shipping take?", FACTS[1][1]),
+                           ("What are they made of?", FACTS[2][1])):  # fmt: skip
+        reply = decode(ReplyReply, proxy.post("/v1/reply", {**QUESTION, "text": text, "facts": FACTS}, token).content)
+        assert reply.text == f"From this page: {expected}" and reply.source == "template"
+    reply = decode(ReplyReply, proxy.post("/v1/reply", {**QUESTION, "text": "Is there a gift card?", "facts": FACTS},
+                                          token).content)  # fmt: skip
+    assert "From this page" not in reply.text  # no fact is about that: no made-up grounding
+    # A model gets the facts beside the question, as data.
+    modelled = make_proxy(playbook=context, **model_overrides(fake_model))
+    fake_model.text = "They are waxed full-grain leather."
+    modelled.post("/v1/reply", {**QUESTION, "text": "Leather?", "facts": FACTS}, modelled.token())
+    payload = json.loads(fake_model.bodies[-1]["messages"][-1]["content"].split("\n", 1)[1])
+    assert payload["product_facts"] == dict(FACTS)
+
+
+def test_at_minimal_privacy_the_pages_facts_are_not_read(make_proxy, fake_model):
+    proxy = make_proxy()
+    reply = decode(ReplyReply, proxy.post("/v1/reply", {**QUESTION, "text": "Does it fit wide feet?", "facts": FACTS},
+                                          proxy.token()).content)  # fmt: skip
+    assert "From this page" not in reply.text
+    modelled = make_proxy(**model_overrides(fake_model))
+    modelled.post("/v1/reply", {**QUESTION, "facts": FACTS}, modelled.token())
+    content = fake_model.bodies[-1]["messages"][-1]["content"]
+    assert "take the larger" not in content and json.loads(content.split("\n", 1)[1])["product_facts"] == "not shared"
+
+
+@pytest.mark.parametrize("facts", [[["Sizing", "x"]], [["sizing", ""]], [["sizing", "x" * 401]], [["a", "b", "c"]],
+                                   [["sizing", "bell\x07"]], [[f"f{i}", "x"] for i in range(17)], {"sizing": "x"}])
+def test_malformed_facts_are_a_400_naming_the_field(make_proxy, facts):
+    proxy = make_proxy()
+    response = proxy.post("/v1/reply", {**QUESTION, "facts": facts}, proxy.token())
+    assert response.status_code == 400 and "facts" in response.json()["error"]

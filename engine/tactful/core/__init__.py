@@ -32,6 +32,7 @@ from ._inventory import CONSENT_MODES, REQUESTS, SERVER_RECORDS, STORAGE, STORAG
 from ._inventory import render_html as inventory_html
 from ._inventory import render_text as inventory_text
 from ._lint import Finding, lint
+from ._pagefacts import facts_from_jsonld
 from ._playbook import WIDGET_KINDS, Offer, Playbook, Trigger, load_playbook
 from ._replay import LineProblem, Replay, Row, replay_lines
 from ._state import SESSION_TIMEOUT, STATE_VERSION, VisitorState
@@ -80,6 +81,7 @@ __all__ = [
     "WIRE_VERSION",
     "Decision",
     "Engine",
+    "facts_from_jsonld",
     "Event",
     "Finding",
     "HashVersionError",

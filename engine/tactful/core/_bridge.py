@@ -124,6 +124,7 @@ CARD_FIELDS: tuple[tuple[str, str], ...] = (
     ("message", "string"),
     ("title", "(string|undefined)"),
     ("questions", "(string[]|undefined)"),
+    ("answers", "(Object|undefined)"),
     ("offer_detail", "(OfferDetail|undefined)"),
     ("support_link", "(string|undefined)"),
     ("source", "(string|undefined)"),

@@ -69,6 +69,9 @@ class Engine:
             hold = playbook.holdout
             state.arm = assign_arm(hold.salt, state.id, hold.fraction, hold.hash_version)
         self.paused = paused  # triggers the proxy paused (their lift was below zero): they fire no more
+        # The current page's product facts (``page_view.facts``): kept in memory for the card's
+        # answers, never in the stored visitor record.
+        self.page_facts: dict[str, str] = {}
         self.skipped: dict[str, int] = {}  # events skipped, by reason
         self.dropped: dict[str, int] = {}  # malformed optional fields dropped, by "type.field"
         self._path = ("", "/")  # (url, path) cache for the current page
@@ -255,6 +258,7 @@ class Engine:
             last_interaction=t,
         )
         session.page_views += 1
+        self.page_facts = {**data.get("jsonld", {}), **data.get("facts", {})}  # the page's own attributes win
 
     def _on_activity(self, _event: Event, t: float, session: SessionState, page: PageState | None) -> None:
         session.interactions += 1

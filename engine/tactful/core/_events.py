@@ -23,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._pagefacts import FACT_ID, MAX_BLOCKS, MAX_FACT, MAX_FACTS, facts_from_jsonld
+
 PAGE_KINDS = (
     "home",
     "category",
@@ -122,6 +124,28 @@ def _text_list(value: Any) -> list[str]:
     return [_text(item, 64) for item in value]
 
 
+def _fact_map(value: Any) -> dict[str, str]:
+    """The page's product facts: ``{id: text}``, ids lower_snake_case; the first MAX_FACTS with
+    a text are kept, each cut to MAX_FACT characters with its spacing tidied."""
+    if not isinstance(value, dict):
+        raise _Invalid("not a mapping of facts")
+    out: dict[str, str] = {}
+    for key, text in value.items():
+        if not isinstance(key, str) or not FACT_ID.match(key) or not isinstance(text, str):
+            raise _Invalid("each fact is a lower_snake_case id and a text")
+        text = " ".join(text.split())[:MAX_FACT]
+        if text and len(out) < MAX_FACTS:
+            out[key] = text
+    return out
+
+
+def _jsonld(value: Any) -> dict[str, str]:
+    """The page's JSON-LD blocks (texts), read into product facts at intake (the first few)."""
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value[:MAX_BLOCKS]):
+        raise _Invalid("not a list of texts")
+    return facts_from_jsonld(list(value[:MAX_BLOCKS]))
+
+
 def _page_kind(value: Any) -> str:
     if not isinstance(value, str) or value not in PAGE_KINDS:
         raise _Invalid("unknown page kind")
@@ -151,6 +175,8 @@ SCHEMA: dict[str, dict[str, tuple[bool, Parser]]] = {
         "kind": (False, _page_kind),
         "product": (False, _clipped(MAX_NAME)),
         "category": (False, _clipped(MAX_NAME)),
+        "facts": (False, _fact_map),  # the product's facts as the page states them (data-tactful-fact)
+        "jsonld": (False, _jsonld),  # the page's schema.org JSON-LD, read into product facts
     },
     # `human`: the loader saw wheel, touch, key or pointer input just before (false: a script scrolled).
     "scroll": {"depth": (True, lambda v: _number(v, 0.0, 1.0)), "human": (False, _flag)},

@@ -25,7 +25,8 @@ from ._errors import StateError, WireError
 from ._events import Event, clean_event
 from ._explain import why_not
 from ._holdout import HOLDOUT, TREATMENT
-from ._playbook import Playbook
+from ._pagefacts import MAX_FACTS
+from ._playbook import Playbook, Trigger
 from ._state import VisitorState
 from ._wire import (
     _LOCALE,
@@ -121,7 +122,7 @@ class Host:
                 variant = trig.variant(decision.variant)
                 offer = trig.offer_of(variant)
                 out["title"] = variant.title if variant else trig.title
-                out["questions"] = list(trig.questions)
+                out.update(self._questions(trig))
                 if offer is not None:
                     out["offer_detail"] = {name: getattr(offer, name) for name, _ in OFFER_DETAIL_FIELDS}
             out["support_link"] = self.playbook.support_link
@@ -139,6 +140,20 @@ class Host:
             tiers = sorted((t for t in page.hovers if t.startswith("tier:")), key=lambda t: -page.hovers[t])
             return {"weighed": tiers[:2]} if len(tiers) >= 2 else {}
         return {}
+
+    def _questions(self, trig: Trigger) -> dict[str, Any]:
+        """The suggested questions this page can answer, and the answers it states itself: a
+        question tied to a page fact is offered only where the page states that fact."""
+        facts = self.engine.page_facts
+        questions, answers = [], {}
+        for question in trig.questions:
+            fact = trig.question_facts.get(question)
+            if fact is not None and fact not in facts:
+                continue
+            questions.append(question)
+            if fact is not None:
+                answers[question] = facts[fact]
+        return {"questions": questions, "answers": answers} if answers else {"questions": questions}
 
     def why_not_json(self, now: float) -> str:
         """ "Why didn't it show?" for every trigger at ``now`` (never before the engine's clock), as JSON."""
@@ -180,6 +195,7 @@ class Host:
             for turn in history[-8:]
             if isinstance(turn, list) and len(turn) == 2 and turn[0] in ("visitor", "agent")
         ) if isinstance(history, list) else ()  # fmt: skip
+        share = self.playbook.privacy == "context"  # what the page states travels only at this level
         request = ReplyRequest(
             trigger=trigger_id,
             text=text.strip()[:500] or "?",
@@ -187,8 +203,9 @@ class Host:
             turn=min(len(turns) // 2, 20),
             history=turns or None,
             locale=_locale(locale),
-            product=(page.product[:120] or None) if page and self.playbook.privacy == "context" else None,
+            product=(page.product[:120] or None) if page and share else None,
             token=token or None,
+            facts=(tuple(self.engine.page_facts.items())[:MAX_FACTS] or None) if share else None,
         )
         return _b64(encode(request))
 

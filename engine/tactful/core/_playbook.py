@@ -28,6 +28,7 @@ from ._conditions import Condition, compile_condition
 from ._errors import PlaybookError
 from ._events import PAGE_KINDS
 from ._holdout import fnv1a_32
+from ._pagefacts import FACT_ID
 
 PLAYBOOK_VERSION = 1
 WIDGET_KINDS = ("discount", "compare", "questions", "welcome_back", "lead")
@@ -118,6 +119,9 @@ class Trigger:
     offer: Offer | None = None
     title: str = ""
     questions: tuple[str, ...] = ()
+    # question -> the page fact that answers it (``{text, fact}`` entries): the card answers such a
+    # question from the page itself and offers it only on pages that state that fact
+    question_facts: dict[str, str] = field(default_factory=dict)
     followup: FollowUp = field(default_factory=FollowUp)
     variants: tuple[Variant, ...] = ()
     _url_res: tuple[re.Pattern[str], ...] = ()
@@ -274,6 +278,33 @@ class _Validator:
             self.fail(f"{path}.{key}" if path else key, f"must be a string of at most {limit} characters")
             return default
         return value
+
+    def questions(self, body: dict[str, Any], path: str) -> tuple[tuple[str, ...], dict[str, str]]:
+        """``questions``: strings, or ``{text, fact}`` tables naming the page fact that answers one."""
+        raw = body.get("questions", [])
+        if not isinstance(raw, list) or len(raw) > 8:
+            self.fail(f"{path}.questions", "must be a list of at most 8 questions")
+            return (), {}
+        texts: list[str] = []
+        facts: dict[str, str] = {}
+        for j, item in enumerate(raw):
+            where = f"{path}.questions[{j}]"
+            if isinstance(item, dict):
+                for extra in sorted(set(item) - {"text", "fact"}):
+                    self.fail(f"{where}.{extra}", "unknown field")
+                text, fact = item.get("text"), item.get("fact")
+                if not isinstance(fact, str) or not FACT_ID.match(fact):
+                    self.fail(f"{where}.fact", "must be a page fact's id, lower_snake_case (e.g. sizing)")
+                else:
+                    facts[str(text)] = fact
+            else:
+                text = item
+            if not isinstance(text, str) or not text.strip() or len(text) > 120:
+                self.fail(where if not isinstance(item, dict) else f"{where}.text",
+                          "must be a non-empty question of at most 120 characters")  # fmt: skip
+                continue
+            texts.append(text)
+        return tuple(texts), facts
 
     def flag(self, raw: dict[str, Any], path: str, key: str, default: bool = False) -> bool:
         value = raw.get(key, default)
@@ -492,7 +523,7 @@ class _Validator:
                 "lead capture with no follow-up target (the 'dead handoff'): set followup.webhook "
                 "or followup.email",
             )
-        questions = self.text_list(body, path, "questions", ())
+        questions, question_facts = self.questions(body, path)
         title = self.text(body, path, "title", "", 120)
         variants = self.variants(path, body.get("variants"), message, title, offer, offers) if "variants" in body else ()
         if when is None:
@@ -509,6 +540,7 @@ class _Validator:
             offer=offer,
             title=title,
             questions=questions,
+            question_facts=question_facts,
             followup=trig_followup,
             variants=variants,
             _url_res=tuple(re.compile(translate(g)) for g in urls),

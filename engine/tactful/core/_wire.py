@@ -23,6 +23,7 @@ import msgpack
 from ._decision import Decision
 from ._errors import WireError, WireVersionError
 from ._events import PAGE_KINDS
+from ._pagefacts import FACT_ID, MAX_FACT, MAX_FACTS
 from ._playbook import WIDGET_KINDS
 
 WIRE_VERSION = 1
@@ -37,7 +38,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")  # and l
 
 @dataclass(frozen=True, slots=True)
 class Spec:
-    """How one field is checked: ``kind`` is text, id, int, float, bool, enum or turns.
+    """How one field is checked: ``kind`` is text, id, int, float, bool, enum, turns or facts.
 
     ``note`` says what the field holds, in plain words, and ``level`` the playbook privacy level
     that lets it travel at all: the data inventory (``tactful privacy``) is generated from them,
@@ -84,6 +85,8 @@ def _check(name: str, spec: Spec, value: Any) -> Any:
         if not math.isfinite(value) or not spec.lo <= value <= spec.hi:
             raise WireError(f"must be a finite number from {spec.lo:g} to {spec.hi:g}", name)
         return float(value)
+    if kind == "facts":
+        return _check_facts(name, spec, value)
     # "turns": the chat history, a short list of [role, text] pairs
     if not isinstance(value, (list, tuple)) or len(value) > spec.limit:
         raise WireError(f"must be a list of at most {spec.limit} turns", name)
@@ -100,6 +103,26 @@ def _check(name: str, spec: Spec, value: Any) -> Any:
             raise WireError("each turn is [\"visitor\"|\"agent\", text of at most 1000 characters]", f"{name}[{i}]")
         turns.append((turn[0], turn[1]))
     return tuple(turns)
+
+
+def _check_facts(name: str, spec: Spec, value: Any) -> tuple[tuple[str, str], ...]:
+    """The page's product facts: a short list of [id, text] pairs."""
+    if not isinstance(value, (list, tuple)) or len(value) > spec.limit:
+        raise WireError(f"must be a list of at most {spec.limit} facts", name)
+    facts = []
+    for i, fact in enumerate(value):
+        if (
+            not isinstance(fact, (list, tuple))
+            or len(fact) != 2
+            or not isinstance(fact[0], str)
+            or not FACT_ID.match(fact[0])
+            or not isinstance(fact[1], str)
+            or not 0 < len(fact[1]) <= MAX_FACT
+            or _CONTROL.search(fact[1])
+        ):
+            raise WireError(f"each fact is [id, text of at most {MAX_FACT} characters]", f"{name}[{i}]")
+        facts.append((fact[0], fact[1]))
+    return tuple(facts)
 
 
 class WireMessage:
@@ -232,6 +255,7 @@ class ReplyRequest(WireMessage):
     locale: str | None = None
     product: str | None = None
     token: str | None = None
+    facts: tuple[tuple[str, str], ...] | None = None
 
     SPEC: ClassVar[dict[str, Spec]] = {
         "trigger": _TRIGGER_SPEC,
@@ -243,6 +267,8 @@ class ReplyRequest(WireMessage):
         "locale": _LOCALE_SPEC,
         "product": Spec("text", required=False, limit=120, level="context", note="the product's name on the page"),
         "token": _TOKEN_SPEC,
+        "facts": Spec("facts", required=False, limit=MAX_FACTS, level="context",
+                      note="the product's facts as the page states them publicly (schema.org Product or data-tactful-fact)"),
     }
 
 
