@@ -72,6 +72,7 @@ function workerHandlers(ctx) {
   return {
     ready(msg) {
       ctx.state = true;
+      ctx.recent = (msg.history || []).concat(ctx.recent); // the visit's earlier pages, for explain()
       ctx.settle({ enabled: true, arm: msg.arm, bot: !!msg.bot, start: msg.start, notes: msg.notes || [],
         ms: Math.round(performance.now()), booted: ctx.booted, phases: msg.phases || {} });
       ctx.batcher.flush();
@@ -149,6 +150,7 @@ function boot(ctx) {
     locale: config.locale,
     client: ctx.client,
     test: TACTFUL_TEST_BUILD && ctx.test ? { arm: ctx.test.arm } : undefined,
+    now: now(),
   });
 }
 

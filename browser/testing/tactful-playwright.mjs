@@ -22,7 +22,7 @@ const SECOND = 1000;
 // These run in the page (Playwright serialises them): they may use only their argument.
 const readyState = () => window.__tactfulReady ||
   (window.tactful && window.tactful.ready && window.tactful.ready.then((s) => (window.__tactfulReady = s)) && null);
-const explain = () => window.tactful.explain();
+const explain = () => window.tactful.explain().filter((d) => !d.earlier); // this page's decisions
 const cardShown = () => {
   const root = document.getElementById("tactful-root");
   return !!(root && root.shadowRoot && root.shadowRoot.querySelector("section"));

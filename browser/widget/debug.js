@@ -1,7 +1,8 @@
 // The site owner's debug overlay: `?tactful_debug=1` or `tactful.debug()`. Every trigger of the
 // playbook, live: its status on this page, each condition with its current value and threshold,
-// the gates that would stop it with the time each lifts, the visitor's arm and bot score, and a
-// reset button that forgets this browser's Tactful data. Read-only: it decides nothing.
+// the gates that would stop it with the time each lifts, the visitor's arm and bot score, the
+// visit's decisions on every page so far, and a reset button that forgets this browser's Tactful
+// data. Read-only: it decides nothing.
 
 import { el } from "./parts.js";
 
@@ -58,6 +59,17 @@ function triggerView(t, now) {
     el("h3", { text: `${t.trigger} (${t.kind}, phase ${t.phase})` }), status, conditions, gates);
 }
 
+/** The visit so far, every page (tactful.explain()): when, where, what, and why. */
+function visitView() {
+  const api = window.tactful;
+  const decided = api && api.explain ? api.explain() : [];
+  return el("section", { "data-tactful-debug-visit": "" }, el("h3", { text: "This visit" }),
+    decided.length
+      ? el("ul", {}, ...decided.map((d) => el("li", { class: d.action === "intervene" ? "ok" : "no",
+        text: `${new Date(d.t * 1000).toLocaleTimeString()} ${d.url || ""} ${d.trigger}: ${d.why || d.action}` })))
+      : el("p", { class: "meta", text: "no decision yet" }));
+}
+
 function render(panel, report, reset) {
   panel.replaceChildren(el("h2", { text: "Tactful debug" }));
   if (!report) {
@@ -69,6 +81,7 @@ function render(panel, report, reset) {
     + `${report.bot_score.toFixed(1)} of ${report.bot_threshold}${bot ? " (automated: nothing is shown)" : ""}`
     + (report.interacted ? "" : " · no interaction on this page yet") }));
   for (const t of report.triggers) panel.append(triggerView(t, report.at));
+  panel.append(visitView());
   panel.append(el("button", { type: "button", "data-tactful-action": "reset", text: "Reset this browser", onclick: reset }),
     el("button", { type: "button", "data-tactful-action": "close", text: "Close", onclick: close }));
 }

@@ -60,9 +60,11 @@ async function start(msg) {
   const notes = host.notes_json;
   engine.marks.host = performance.now();
   const phases = Object.fromEntries(Object.entries(engine.marks).map(([k, v]) => [k, Math.round(v - engine.marks.begin)]));
+  const history = host.history_json;
   post({ type: FROM_WORKER.READY, arm: host.arm, bot: host.bot, start: engine.start, phases,
-    notes: [...engine.notes, ...JSON.parse(notes())] });
+    notes: [...engine.notes, ...JSON.parse(notes())], history: JSON.parse(history(msg.now)) });
   notes.destroy();
+  history.destroy();
   if (engine.snapshot) {
     // Keep it once the page has had its first answers: idle time, for the next page's warm start.
     setTimeout(() => keepSnapshot(msg.assets.snapshot, engine.snapshot).catch(() => {}), 1000);

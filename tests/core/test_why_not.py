@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
 import json
+
+import pytest
 
 from tactful.core import Engine, Host, why_not
 
@@ -61,3 +64,50 @@ def test_the_host_answers_at_the_pages_now_never_before_the_engines_clock(demo_s
                                            "n": 1}, {"t": 2, "type": "activity", "p": "a", "n": 2}]), 10)  # fmt: skip
     assert json.loads(host.why_not_json(30))["at"] == 30
     assert json.loads(host.why_not_json(5))["at"] == 10  # a page clock behind the engine's: the engine's
+
+
+def test_the_visits_decisions_are_kept_across_pages_with_what_fired_them(demo_source):
+    host = Host(json.dumps(demo_source), TREATED)
+    host.feed(json.dumps([client(0, "a"), {"t": 0, "type": "page_view", "url": "/p/mug", "kind": "product", "p": "a",
+                                           "n": 1}, {"t": 2, "type": "activity", "p": "a", "n": 2},
+                          {"t": 3, "type": "cart", "items": 1, "value": 20, "p": "a", "n": 3}]), 70)  # fmt: skip
+    # The next page, in the same visit: a new Host from the stored record, as the next page's worker.
+    nxt = Host(json.dumps(demo_source), TREATED, host.state_b64())
+    (entry,) = json.loads(nxt.history_json(80))
+    assert (entry["trigger"], entry["action"], entry["url"], entry["t"]) == ("cart_exit", "intervene", "/p/mug", 62)
+    # It names the branch of the condition that fired: 60 s still, not the exit or the hidden tab.
+    assert entry["because"] == ["cart_items >= 1", "idle_for >= 60"]
+    assert entry["why"] == "shown, because cart_items >= 1 and idle_for >= 60"
+    assert entry["at"] == "1970-01-01 00:01:02 UTC" and entry["earlier"] is True
+    assert json.loads(nxt.history_json(62 + 1801)) == []  # the visit is over: nothing of it is "this visit"
+    cards = json.loads(nxt.feed(json.dumps([{"t": 80, "type": "page_view", "url": "/cart", "kind": "cart", "p": "b",
+                                             "n": 1}, {"t": 81, "type": "activity", "p": "b", "n": 2}]), 150))  # fmt: skip
+    (card,) = cards
+    assert card["why"] == ("not shown: the visit already had limits.per_session interventions (also: min_gap); "
+                           "it would have fired because cart_items >= 1 and idle_for >= 60")
+    assert [e["trigger"] for e in json.loads(nxt.history_json(150))] == ["cart_exit", "cart_exit"]
+
+
+def test_two_tabs_logs_merge_once_each_and_malformed_entries_are_dropped(demo_source):
+    from tactful.core import VisitorState
+
+    one, two = Host(json.dumps(demo_source), TREATED), Host(json.dumps(demo_source), TREATED)
+    for host, tab in ((one, "a"), (two, "b")):
+        host.feed(json.dumps([client(0, tab), {"t": 0, "type": "page_view", "url": f"/p/{tab}", "kind": "product",
+                                               "p": tab, "n": 1}, {"t": 2, "type": "activity", "p": tab, "n": 2},
+                              {"t": 3, "type": "cart", "items": 1, "p": tab, "n": 3}]), 70)  # fmt: skip
+    one.merge(two.state_b64())
+    one.merge(two.state_b64())  # twice: still once each
+    assert [(e["url"], e["action"]) for e in json.loads(one.history_json(70))] == [("/p/a", "intervene"),
+                                                                                  ("/p/b", "intervene")]
+    raw = one.engine.state.to_dict()
+    raw["session"]["decided"] += [{"t": "x"}, "junk", {"t": 1, "trigger": 3}]
+    again = VisitorState.from_dict(raw)
+    assert len(again.session.decided) == 2
+
+
+@pytest.mark.parametrize("t", [0, 59.999, 951782400, 951868799.5, 1709164800 + 90061, 1764754867, 4102444799])
+def test_readable_times_match_the_calendar(t):
+    from tactful.core import utc_text
+
+    assert utc_text(t) == datetime.datetime.fromtimestamp(int(t), datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -63,7 +63,7 @@ def settle(page, clock, ms=1500):
 def nothing_shown(page):
     """After the sync point: no intervention decided, and no card on the page."""
     settled(page)
-    shown = page.evaluate("() => tactful.explain().filter(d => d.action === 'intervene')")
+    shown = page.evaluate("() => tactful.explain().filter(d => !d.earlier).filter(d => d.action === 'intervene')")
     assert shown == [] and widget(page) is None, shown
 
 
@@ -74,7 +74,7 @@ def leave_cart_page(page, clock):
 
 
 def last_cart_exit(page):
-    return poll(page, "() => tactful.explain().filter(d => d.trigger === 'cart_exit').pop()")
+    return poll(page, "() => tactful.explain().filter(d => !d.earlier).filter(d => d.trigger === 'cart_exit').pop()")
 
 
 def click_in_widget(page, selector):
@@ -107,7 +107,7 @@ def compare_plans(page):
 
 
 def decisions_for(page, trigger):
-    return page.evaluate("(t) => tactful.explain().filter(d => d.trigger === t)", trigger)
+    return page.evaluate("(t) => tactful.explain().filter(d => !d.earlier).filter(d => d.trigger === t)", trigger)
 
 
 PHONE = {

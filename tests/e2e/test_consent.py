@@ -168,7 +168,7 @@ def test_global_privacy_control_sends_no_beacon_and_asks_for_no_email(human_brow
     page.evaluate("window.scrollTo(0, document.body.scrollHeight * 0.8)")
     be_active(page, 50, context.clock)
     settled(page)
-    lead = poll(page, "() => tactful.explain().find(d => d.trigger === 'longform_lead')")
+    lead = poll(page, "() => tactful.explain().filter(d => !d.earlier).find(d => d.trigger === 'longform_lead')")
     assert lead["action"] == "suppress" and lead["reasons"][0] == "privacy" and widget(page) is None
     sent = [path for path, _ in api_site.fake.received]
     assert "/v1/outcome" not in sent and "/v1/lead" not in sent and "/v1/message" in sent

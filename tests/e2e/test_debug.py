@@ -40,6 +40,15 @@ def test_why_not_explains_a_waiting_trigger_then_a_dismissed_one(human_browser, 
     cart = next(t for t in page.evaluate("tactful.whyNot()")["triggers"] if t["trigger"] == "cart_exit")
     assert cart["status"] == "blocked" and [g["code"] for g in cart["gates"]] == ["session_cap", "min_gap", "cooldown"]
     assert "cooldown in 23 h 59 min" in blocked["text"] and "min_gap in 59 min" in blocked["text"]
+    # A new page, the same visit: explain() still has the card shown before the reload, with a
+    # readable time and the condition that fired it; the overlay lists it under "This visit".
+    (earlier,) = [d for d in page.evaluate("tactful.explain()") if d["trigger"] == "cart_exit"]
+    assert earlier["action"] == "intervene" and earlier["url"] == "/site/cart.html" and earlier["earlier"] is True
+    assert earlier["because"] and earlier["because"][0] == "cart_items >= 1" and len(earlier["because"]) == 2
+    assert earlier["why"].startswith("shown, because cart_items >= 1 and ") and earlier["at"].endswith(" UTC")
+    visit = poll(page, """() => { const s = document.getElementById('tactful-debug').shadowRoot
+        .querySelector('[data-tactful-debug-visit]'); return s && s.textContent.includes('cart_exit') && s.textContent; }""")
+    assert "/site/cart.html cart_exit: shown, because cart_items >= 1" in visit
     context.close()
 
 

@@ -38,14 +38,14 @@ def test_a_purchase_in_one_tab_silences_every_other_tab_today_and_tomorrow(human
     assert last_cart_exit(b)["reasons"][0] == "converted" and widget(b) is None
     compare_plans(c)  # and comparing plans in tab C
     settle(c, context.clock, 5 * SECOND)
-    (compared,) = poll(c, "() => tactful.explain().filter(d => d.trigger === 'pricing_compare')")
+    (compared,) = poll(c, "() => tactful.explain().filter(d => !d.earlier).filter(d => d.trigger === 'pricing_compare')")
     assert compared["action"] == "suppress" and compared["reasons"][0] == "converted" and widget(c) is None
     # Tomorrow, in a new tab, with something in the cart again: no welcome back, no offer.
     context.clock.fast_forward(86400 * SECOND)
     d = open_tab(context, site, "/site/home.html")
     be_active(d, 5, context.clock)
     settle(d, context.clock)
-    assert all(x["action"] == "suppress" for x in d.evaluate("tactful.explain()")) and widget(d) is None
+    assert all(x["action"] == "suppress" for x in d.evaluate("tactful.explain().filter(d => !d.earlier)")) and widget(d) is None
     context.close()
 
 
@@ -60,7 +60,7 @@ def test_a_dismissal_in_one_tab_quiets_all_tabs_for_the_cooldown(human_browser, 
     context.clock.fast_forward(2 * 3600 * SECOND)  # a new visit, past min_gap, inside the day of quiet
     compare_plans(b)
     settle(b, context.clock, 5 * SECOND)
-    (compared,) = poll(b, "() => tactful.explain().filter(d => d.trigger === 'pricing_compare')")
+    (compared,) = poll(b, "() => tactful.explain().filter(d => !d.earlier).filter(d => d.trigger === 'pricing_compare')")
     assert compared["action"] == "suppress" and compared["reasons"] == ["cooldown"] and widget(b) is None
     context.close()
 
@@ -73,7 +73,7 @@ def test_one_intervention_per_visit_across_tabs(human_browser, site):
     assert last_cart_exit(a)["action"] == "intervene"
     compare_plans(b)
     settle(b, context.clock, 5 * SECOND)
-    (compared,) = poll(b, "() => tactful.explain().filter(d => d.trigger === 'pricing_compare')")
+    (compared,) = poll(b, "() => tactful.explain().filter(d => !d.earlier).filter(d => d.trigger === 'pricing_compare')")
     assert compared["action"] == "suppress" and "session_cap" in compared["reasons"] and widget(b) is None
     context.close()
 
@@ -98,14 +98,14 @@ def test_a_closed_tab_decides_nothing_on_the_next_page(human_browser, site):
     home = open_tab(context, site, "/site/home.html")
     be_active(home, 3, context.clock)
     settle(home, context.clock)
-    assert home.evaluate("tactful.explain()") == [] and widget(home) is None
+    assert home.evaluate("tactful.explain().filter(d => !d.earlier)") == [] and widget(home) is None
     home.close()
     # 40 minutes later: a new visit with the cart still full is a welcome back, not a discount.
     context.clock.fast_forward(40 * 60 * SECOND)
     again = open_tab(context, site, "/site/home.html")
     be_active(again, 5, context.clock)
     settle(again, context.clock)
-    (welcome,) = poll(again, "() => tactful.explain().filter(d => d.trigger === 'welcome_back_cart')")
+    (welcome,) = poll(again, "() => tactful.explain().filter(d => !d.earlier).filter(d => d.trigger === 'welcome_back_cart')")
     assert welcome["action"] == "intervene" and card(again).kind == "welcome_back"
     assert decisions_for(again, "cart_exit") == []
     context.close()
@@ -156,7 +156,7 @@ def test_a_keyboard_only_visitor_gets_the_cart_offer(human_browser, site):
     assert page.text_content("#cart-count") == "1"
     context.clock.fast_forward(61 * SECOND)  # still, on the cart, for a minute
     settle(page, context.clock)
-    assert poll(page, "() => tactful.explain().some(d => d.trigger === 'cart_exit' && d.action === 'intervene')")
+    assert poll(page, "() => tactful.explain().filter(d => !d.earlier).some(d => d.trigger === 'cart_exit' && d.action === 'intervene')")
     assert card(page).kind == "discount"
     assert page.evaluate("document.activeElement.hasAttribute('data-add')")  # focus stayed where it was
     context.close()
@@ -182,7 +182,7 @@ def test_a_machine_speed_bot_gets_nothing(human_browser, site):
     page.hover("[data-tactful-hover='tier:pro']")
     page.hover("[data-tactful-hover='tier:team']")
     settle(page, context.clock, 6 * SECOND)
-    (compared,) = poll(page, "() => tactful.explain().filter(d => d.trigger === 'pricing_compare')")
+    (compared,) = poll(page, "() => tactful.explain().filter(d => !d.earlier).filter(d => d.trigger === 'pricing_compare')")
     assert compared["action"] == "suppress" and compared["reasons"][0] == "bot" and widget(page) is None
     context.close()
 
@@ -198,7 +198,7 @@ def test_scripted_events_are_not_human_input(human_browser, site):
       document.dispatchEvent(new KeyboardEvent('keydown', { key: 'a', bubbles: true }));
     }""")
     settle(page, context.clock, 6 * SECOND)
-    assert page.evaluate("tactful.explain()") == [] and widget(page) is None
+    assert page.evaluate("tactful.explain().filter(d => !d.earlier)") == [] and widget(page) is None
     context.close()
 
 

@@ -34,7 +34,7 @@ def test_a_fast_flick_back_up_on_a_phone_is_leaving(human_browser, site):
     time.sleep(0.5)
     freeze(page, context)
     settle(page, context.clock)
-    decision = poll(page, "() => tactful.explain().find(d => d.trigger === 'cart_exit')")
+    decision = poll(page, "() => tactful.explain().filter(d => !d.earlier).find(d => d.trigger === 'cart_exit')")
     assert decision["action"] == "intervene" and card(page).kind == "discount"
     assert page.evaluate("innerWidth") == 390
     context.close()
@@ -48,5 +48,5 @@ def test_scrolling_back_up_slowly_is_reading_not_leaving(human_browser, site):
         time.sleep(0.4)
     freeze(page, context)
     settle(page, context.clock)
-    assert page.evaluate("tactful.explain()") == [] and widget(page) is None
+    assert page.evaluate("tactful.explain().filter(d => !d.earlier)") == [] and widget(page) is None
     context.close()

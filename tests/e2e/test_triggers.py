@@ -20,7 +20,7 @@ def test_cart_exit_not_on_arrival_then_on_exit_after_dwell(human_browser, site):
     context, page = open_page(human_browser, site, "/site/cart.html")
     page.click("[data-add]")
     settle(page, context.clock)
-    assert widget(page) is None and page.evaluate("tactful.explain()") == []
+    assert widget(page) is None and page.evaluate("tactful.explain().filter(d => !d.earlier)") == []
     exit_through_top(page)  # too early: less than the minimum dwell
     settle(page, context.clock)
     nothing_shown(page)
@@ -63,7 +63,7 @@ def test_product_questions_after_real_dwell_without_add_to_cart(human_browser, s
     page.evaluate("window.scrollTo(0, document.body.scrollHeight * 0.5)")
     be_active(page, 24, context.clock)
     settle(page, context.clock)
-    assert poll(page, "() => tactful.explain().some(d => d.trigger === 'product_questions' && d.action === 'intervene')")
+    assert poll(page, "() => tactful.explain().filter(d => !d.earlier).some(d => d.trigger === 'product_questions' && d.action === 'intervene')")
     assert card(page).kind == "questions"
     context.close()
 
@@ -83,7 +83,7 @@ def test_welcome_back_cart_on_a_later_visit(human_browser, site):
     wait_ready(page)
     be_active(page, 4, context.clock)
     settle(page, context.clock)
-    assert poll(page, "() => tactful.explain().some(d => d.trigger === 'welcome_back_cart' && d.action === 'intervene')")
+    assert poll(page, "() => tactful.explain().filter(d => !d.earlier).some(d => d.trigger === 'welcome_back_cart' && d.action === 'intervene')")
     assert card(page).kind == "welcome_back"
     context.close()
 
@@ -98,7 +98,7 @@ def test_bundle_served_from_another_origin_runs_in_a_blob_worker(human_browser, 
         context.clock.fast_forward(9 * SECOND)
         exit_through_top(page)
         settle(page, context.clock)
-        assert poll(page, "() => tactful.explain().some(d => d.action === 'intervene')")
+        assert poll(page, "() => tactful.explain().filter(d => !d.earlier).some(d => d.action === 'intervene')")
         assert any(path.startswith("/tactful/runtime-") for _, path in cdn.requests)
         assert not any(path.startswith("/tactful/") for _, path in shop.requests)
         context.close()
@@ -118,6 +118,6 @@ def test_an_event_right_before_navigation_is_not_lost(human_browser, site):
     context.clock.fast_forward(9 * SECOND)
     exit_through_top(page)
     settle(page, context.clock)
-    decision = poll(page, "() => tactful.explain().find(d => d.trigger === 'cart_exit')")
+    decision = poll(page, "() => tactful.explain().filter(d => !d.earlier).find(d => d.trigger === 'cart_exit')")
     assert decision["action"] == "intervene"
     context.close()

@@ -25,7 +25,7 @@ from ._errors import (
     WireVersionError,
 )
 from ._events import EVENT_TYPES, PAGE_KINDS, Event, clean_event
-from ._explain import why_not
+from ._explain import utc_text, why_not
 from ._holdout import HOLDOUT, TREATMENT, assign_arm, fnv1a_32, holdout_bucket
 from ._host import Host
 from ._inventory import CONSENT_MODES, REQUESTS, SERVER_RECORDS, STORAGE, STORAGE_NAMES, inventory
@@ -82,6 +82,7 @@ __all__ = [
     "Decision",
     "Engine",
     "facts_from_jsonld",
+    "utc_text",
     "Event",
     "Finding",
     "HashVersionError",

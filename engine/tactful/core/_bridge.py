@@ -43,9 +43,10 @@ TO_WORKER: tuple[BridgeMessage, ...] = (
             ("locale", "string"),
             ("client", "Object"),
             ("test", "(Object|undefined)"),
+            ("now", "number"),
         ),
         "start Pyodide and the engine for this visitor, from its stored record (base64 msgpack) and "
-        "what the browser says of itself (the `client` event); `test` (a test build's chosen arm) is "
+        "what the browser says of itself (the `client` event), at the page's `now`; `test` (a test build's chosen arm) is "
         "sent and read by test builds only",
     ),
     BridgeMessage(
@@ -74,9 +75,11 @@ TO_WORKER: tuple[BridgeMessage, ...] = (
 FROM_WORKER: tuple[BridgeMessage, ...] = (
     BridgeMessage(
         "ready",
-        (("arm", "string"), ("bot", "boolean"), ("start", "string"), ("phases", "Object"), ("notes", "string[]")),
+        (("arm", "string"), ("bot", "boolean"), ("start", "string"), ("phases", "Object"), ("notes", "string[]"),
+         ("history", "Object[]")),
         "the engine is running; the visitor's arm, whether the browser looks automated, and how it started "
-        "(`snapshot`: restored from this browser's memory snapshot; `cold`) and how long each phase took (ms)",
+        "(`snapshot`: restored from this browser's memory snapshot; `cold`) and how long each phase took (ms); "
+        "`history`: the visit's decisions on earlier pages, for `tactful.explain()`",
     ),
     BridgeMessage("disabled", (("reason", "string"),), "the engine cannot run here; the page stays as it was"),
     BridgeMessage(
@@ -131,6 +134,10 @@ CARD_FIELDS: tuple[tuple[str, str], ...] = (
     ("variant", "(string|undefined)"),
     ("cart", "(Object|undefined)"),
     ("weighed", "(string[]|undefined)"),
+    ("at", "(string|undefined)"),
+    ("url", "(string|undefined)"),
+    ("because", "(string[]|undefined)"),
+    ("why", "(string|undefined)"),
 )
 
 OFFER_DETAIL_FIELDS: tuple[tuple[str, str], ...] = (

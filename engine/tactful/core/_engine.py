@@ -369,7 +369,12 @@ class Engine:
         for trig in self._open_triggers(page):
             if trig.when.holds(state, at):
                 page.resolved.append(trig.id)
-                decisions.append(self._decide(trig, at, session, page))
+                decision = self._decide(trig, at, session, page)
+                decisions.append(decision)
+                because = [f"{leaf.label} {leaf.op} {_shown(leaf.value)}" for leaf in trig.when.leaves() if leaf.holds(state, at)]
+                session.note_decision({"t": at, "trigger": trig.id, "action": decision.action,
+                                       "reasons": list(decision.reasons), "url": url_path(page.url)[:200],
+                                       "because": because})  # fmt: skip
 
     def _gates(self, trig: Trigger, at: float, session: SessionState, page: PageState) -> list[str]:
         """Every gate that stops ``trig`` at ``at``, in gate order (see ``GATES``)."""
@@ -445,3 +450,8 @@ _APPLY: dict[str, _Handler] = {
     "client": Engine._on_client,
     "track": Engine._on_track,
 }
+
+
+def _shown(value: object) -> str:
+    """A condition's threshold as the playbook wrote it (60, not 60.0)."""
+    return f"{value:g}" if isinstance(value, float) else str(value)

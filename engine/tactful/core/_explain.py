@@ -28,6 +28,33 @@ if TYPE_CHECKING:
     from ._playbook import Trigger
 
 
+def utc_text(t: float) -> str:
+    """``t`` (epoch seconds) as ``2026-12-03 09:41:07 UTC``, computed without the time module
+    (the core reads no clock): days to a civil date, after Howard Hinnant's algorithm."""
+    seconds = int(t // 1)
+    days, rest = divmod(seconds, 86400)
+    era, doe = divmod(days + 719468, 146097)
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day, month = doy - (153 * mp + 2) // 5 + 1, mp + 3 if mp < 10 else mp - 9
+    year = yoe + era * 400 + (month <= 2)
+    return f"{year:04}-{month:02}-{day:02} {rest // 3600:02}:{rest % 3600 // 60:02}:{rest % 60:02} UTC"
+
+
+def story(entry: dict[str, Any]) -> dict[str, Any]:
+    """One logged decision as ``tactful.explain()`` lists it: with a readable time and a sentence."""
+    because = " and ".join(entry["because"]) or "its condition held"
+    reasons = entry["reasons"]
+    if entry["action"] == "intervene":
+        why = f"shown, because {because}"
+    else:
+        why = f"not shown: {REASON_DOCS.get(reasons[0], reasons[0]) if reasons else 'suppressed'}"
+        why += f" (also: {', '.join(reasons[1:])})" if len(reasons) > 1 else ""
+        why += f"; it would have fired because {because}"
+    return {**entry, "at": utc_text(entry["t"]), "why": why}
+
+
 def why_not(engine: Engine, at: float) -> dict[str, Any]:
     """The explanation of every trigger at ``at`` (see the module docstring)."""
     state = engine.state

@@ -23,11 +23,11 @@ from ._decision import Decision
 from ._engine import Engine
 from ._errors import StateError, WireError
 from ._events import Event, clean_event
-from ._explain import why_not
+from ._explain import story, why_not
 from ._holdout import HOLDOUT, TREATMENT
 from ._pagefacts import MAX_FACTS
 from ._playbook import Playbook, Trigger
-from ._state import VisitorState
+from ._state import SESSION_TIMEOUT, VisitorState
 from ._wire import (
     _LOCALE,
     LeadRequest,
@@ -112,9 +112,24 @@ class Host:
             return self.engine.is_bot()
         return bot_score(self._client, interactions=1) >= self.playbook.bot_threshold
 
+    def history_json(self, now: float) -> str:
+        """This visit's decisions before this page, on every page and in every tab, as
+        ``tactful.explain()`` lists them: each with a readable time (``at``), its page (``url``),
+        the conditions that held (``because``), a sentence (``why``) and ``earlier: true``.
+        None once the visit is over at ``now`` (the page's time as it starts)."""
+        session = self.engine.state.session
+        if session is None or now - session.last_t > SESSION_TIMEOUT:
+            return "[]"
+        return json.dumps([{**story(entry), "earlier": True} for entry in session.decided])
+
     def _widget(self, decision: Decision) -> dict[str, Any]:
         """The card for one decision (its fields: ``CARD_FIELDS`` in the bridge contract)."""
         out = decision.to_dict()
+        session = self.engine.state.session
+        for entry in reversed(session.decided if session else []):
+            if entry["trigger"] == decision.trigger and entry["t"] == decision.t:
+                out.update({k: v for k, v in story(entry).items() if k in ("at", "url", "because", "why")})
+                break
         if decision.intervene:
             self._last[decision.trigger] = decision
             trig = self.playbook.trigger(decision.trigger)

@@ -49,7 +49,9 @@ STORAGE: tuple[Stored, ...] = (
     Stored(STORAGE_NAMES["state"], "localStorage",
            "the engine's visitor record (msgpack, base64): visits and when they began, the cart's item count "
            "and value, the cards shown, dismissed and accepted (trigger and time), purchases (time and value), "
-           "the holdout arm; no URLs, no page content, no behaviour stream",
+           "the holdout arm; this visit's current page (its URL and kind) and the paths of the pages where "
+           "this visit's triggers were decided, with their reason codes (for tactful.explain()); no page "
+           "content, no behaviour stream",
            "as the id", ("granted",)),
     Stored(STORAGE_NAMES["id"], "sessionStorage", "the visitor id, for this tab's session only",
            "until the tab is closed", ("session",)),

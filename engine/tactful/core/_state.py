@@ -32,6 +32,7 @@ MAX_RECORD = 256 * 1024  # bytes; a real record is a few hundred
 MAX_HISTORY = 50  # facts kept per list; older ones no longer affect any gate
 MAX_PAGES_SEEN = 32  # page instances whose sequence numbers are remembered (replay dedupe)
 MAX_INPUTS = 16  # recent input instants kept for the bot's cadence checks
+MAX_DECIDED = 32  # decisions of a visit kept for tactful.explain() across its pages
 
 Fact = list[Any]  # [t, detail]: detail is a trigger id, or a conversion's value
 
@@ -184,6 +185,9 @@ class SessionState(_Record):
     inputs: list[float] = field(default_factory=list)  # recent scroll/hover instants, for the cadence checks
     tracks: dict[str, int] = field(default_factory=dict)
     client: dict[str, Any] = field(default_factory=dict)
+    # This visit's decisions, on every page and in every tab, for tactful.explain():
+    # {t, trigger, action, reasons, url, because}, oldest first.
+    decided: list[dict[str, Any]] = field(default_factory=list)
     page: PageState | None = None
 
     _NESTED = ("page",)
@@ -198,6 +202,7 @@ class SessionState(_Record):
         client = raw.get("client")
         session.client = dict(client) if isinstance(client, dict) else {}
         session.page = PageState.from_dict(raw["page"]) if isinstance(raw.get("page"), dict) else None
+        session.decided = _decided(raw.get("decided"))
         return session
 
     def absorb(self, other: SessionState) -> None:
@@ -210,6 +215,26 @@ class SessionState(_Record):
         for name, count in other.tracks.items():
             self.tracks[name] = max(self.tracks.get(name, 0), count)
         self.client = {**other.client, **self.client}
+        self.decided = _decided(self.decided + other.decided)
+
+    def note_decision(self, entry: dict[str, Any]) -> None:
+        self.decided = _decided([*self.decided, entry])
+
+
+_DECIDED_FIELDS = (("t", (int, float)), ("trigger", str), ("action", str), ("reasons", list), ("url", str),
+                   ("because", list))  # fmt: skip
+
+
+def _decided(raw: Any) -> list[dict[str, Any]]:
+    """A visit's decision log: well-formed entries, each once (by instant, trigger and page), the newest kept."""
+    if not isinstance(raw, list):
+        return []
+    entries: dict[tuple[float, str, str], dict[str, Any]] = {}
+    for item in raw:
+        if isinstance(item, dict) and all(isinstance(item.get(k), kind) for k, kind in _DECIDED_FIELDS):
+            entry = {k: item[k] for k, _ in _DECIDED_FIELDS}
+            entries.setdefault((round(float(entry["t"]), 3), entry["trigger"], entry["url"]), entry)
+    return sorted(entries.values(), key=lambda e: (e["t"], e["trigger"]))[-MAX_DECIDED:]
 
 
 @dataclass(slots=True)

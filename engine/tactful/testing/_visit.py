@@ -155,9 +155,10 @@ class Visit:
         settled(self.page)
 
     def decisions(self, trigger: str | None = None) -> list[dict]:
-        """This page's decisions (``tactful.explain()``), for one trigger or all."""
+        """This page's decisions (``tactful.explain()`` lists earlier pages' too, marked ``earlier``),
+        for one trigger or all."""
         found = self.page.evaluate("() => tactful.explain()")
-        return [d for d in found if trigger is None or d["trigger"] == trigger]
+        return [d for d in found if not d.get("earlier") and (trigger is None or d["trigger"] == trigger)]
 
     def _new(self, trigger: str | None) -> list[dict]:
         """Decisions (for ``trigger``) since the last expect_* call judged them."""
