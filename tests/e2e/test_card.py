@@ -3,6 +3,9 @@ contrast computed from the rendered colours, and axe-core on every kind."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 from e2e_helpers import (
     SECOND,
@@ -14,6 +17,7 @@ from e2e_helpers import (
     open_page,
     poll,
     settle,
+    wait_ready,
     widget,
 )  # fmt: skip
 
@@ -60,8 +64,12 @@ def open_card(browser, site, kind, **options):
         context, page = open_page(browser, site, "/site/cart.html", **options)
         for _ in range(3):
             page.dispatch_event("[data-add]", "click")
-        page.mouse.move(400, 300)
-        leave_cart_page(page, context.clock)
+        if options.get("is_mobile"):
+            page.tap("[data-add]")
+            settle(page, context.clock, 61 * SECOND)  # stillness: on a phone there is no pointer to leave with
+        else:
+            page.mouse.move(400, 300)
+            leave_cart_page(page, context.clock)
     elif kind == "compare":
         context, page = open_page(browser, site, "/site/pricing.html", **options)
         compare_plans(page)
@@ -70,6 +78,15 @@ def open_card(browser, site, kind, **options):
         context, page = open_page(browser, site, "/site/product.html", **options)
         page.evaluate("window.scrollTo(0, document.body.scrollHeight * 0.5)")
         be_active(page, 31, context.clock)
+        settle(page, context.clock)
+    elif kind == "welcome_back":
+        context, page = open_page(browser, site, "/site/cart.html", **options)
+        page.dispatch_event("[data-add]", "click")
+        settle(page, context.clock)
+        context.clock.fast_forward(2 * 3600 * SECOND)  # a later visit
+        page.goto(site.url + "/site/home.html")
+        wait_ready(page)
+        be_active(page, 4, context.clock)
         settle(page, context.clock)
     else:
         context, page = open_page(browser, site, "/site/article.html", **options)
@@ -154,3 +171,47 @@ def test_escape_elsewhere_is_the_pages_and_focus_returns_after_the_cards(human_b
     assert poll(page, f"() => !{IN_CARD}.querySelector('section')")
     assert page.evaluate("document.activeElement.tagName") != "BODY"  # focus went back where it came from
     context.close()
+
+
+# Reviewed screenshots of every card, on a desktop and on a phone. A difference fails the test and
+# leaves the new picture and a diff beside each other in build/screenshots/ for review; a change
+# meant to be seen is accepted with TACTFUL_UPDATE_BASELINES=1 ./run test tests/e2e/test_card.py.
+BASELINES = Path(__file__).parent / "baselines"
+REVIEW = Path(__file__).resolve().parents[2] / "build" / "screenshots"
+DESKTOP = {"viewport": {"width": 1280, "height": 800}}
+MAX_DIFFERENT = 0.01  # share of pixels allowed to differ (antialiasing), each by more than 24 in a channel
+
+
+def differing(baseline: Path, shot: Path, diff: Path) -> float:
+    """The share of pixels that differ visibly; a diff image marks them in red."""
+    from PIL import Image, ImageChops
+
+    old, new = Image.open(baseline).convert("RGB"), Image.open(shot).convert("RGB")
+    if old.size != new.size:
+        return 1.0
+    delta = ImageChops.difference(old, new).convert("L").point(lambda v: 255 if v > 24 else 0)
+    changed = delta.histogram()[255]
+    marked = new.copy()
+    marked.paste((255, 0, 0), mask=delta)
+    marked.save(diff)
+    return changed / (old.size[0] * old.size[1])
+
+
+@pytest.mark.parametrize("kind", ["discount", "compare", "questions", "welcome_back", "lead"])
+@pytest.mark.parametrize("device", ["desktop", "phone"])
+def test_every_card_looks_as_reviewed(human_browser, site, kind, device):
+    options = {**(PHONE if device == "phone" else DESKTOP), "reduced_motion": "reduce", "device_scale_factor": 1}
+    context, page = open_card(human_browser, site, kind, **options)
+    page.evaluate("document.getElementById('tactful-root').shadowRoot.activeElement?.blur()")  # no caret
+    REVIEW.mkdir(parents=True, exist_ok=True)
+    name = f"{kind}-{device}.png"
+    shot, baseline = REVIEW / name, BASELINES / name
+    page.locator("#tactful-root section").screenshot(path=str(shot), animations="disabled", caret="hide")
+    context.close()
+    if os.environ.get("TACTFUL_UPDATE_BASELINES") == "1":
+        BASELINES.mkdir(exist_ok=True)
+        baseline.write_bytes(shot.read_bytes())
+        return
+    assert baseline.exists(), f"no reviewed baseline for {name}: look at {shot}, then TACTFUL_UPDATE_BASELINES=1"
+    share = differing(baseline, shot, REVIEW / f"{kind}-{device}.diff.png")
+    assert share <= MAX_DIFFERENT, f"{name}: {share:.1%} of the card changed; compare {shot} with {baseline}"
