@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
@@ -85,44 +86,33 @@ def _check(name: str, spec: Spec, value: Any) -> Any:
         if not math.isfinite(value) or not spec.lo <= value <= spec.hi:
             raise WireError(f"must be a finite number from {spec.lo:g} to {spec.hi:g}", name)
         return float(value)
-    if kind == "facts":
-        return _check_facts(name, spec, value)
+    if kind == "facts":  # the page's product facts: a short list of [id, text] pairs
+        return _pairs(name, spec, value, "facts", lambda key: isinstance(key, str) and bool(FACT_ID.match(key)),
+                      MAX_FACT, f"each fact is [id, text of 1 to {MAX_FACT} characters]")  # fmt: skip
     # "turns": the chat history, a short list of [role, text] pairs
-    if not isinstance(value, (list, tuple)) or len(value) > spec.limit:
-        raise WireError(f"must be a list of at most {spec.limit} turns", name)
-    turns = []
-    for i, turn in enumerate(value):
-        if (
-            not isinstance(turn, (list, tuple))
-            or len(turn) != 2
-            or turn[0] not in ("visitor", "agent")
-            or not isinstance(turn[1], str)
-            or len(turn[1]) > 1000
-            or _CONTROL.search(turn[1])
-        ):
-            raise WireError("each turn is [\"visitor\"|\"agent\", text of at most 1000 characters]", f"{name}[{i}]")
-        turns.append((turn[0], turn[1]))
-    return tuple(turns)
+    return _pairs(name, spec, value, "turns", lambda role: role in ("visitor", "agent"), 1000,
+                  "each turn is [\"visitor\"|\"agent\", text of at most 1000 characters]", empty=True)  # fmt: skip
 
 
-def _check_facts(name: str, spec: Spec, value: Any) -> tuple[tuple[str, str], ...]:
-    """The page's product facts: a short list of [id, text] pairs."""
+def _pairs(name: str, spec: Spec, value: Any, noun: str, first: Callable[[Any], bool], longest: int, shape: str,
+           empty: bool = False) -> tuple[tuple[Any, str], ...]:  # fmt: skip
+    """A short list of [key, text] pairs: ``first`` judges the key; texts are clean, at most ``longest``."""
     if not isinstance(value, (list, tuple)) or len(value) > spec.limit:
-        raise WireError(f"must be a list of at most {spec.limit} facts", name)
-    facts = []
-    for i, fact in enumerate(value):
+        raise WireError(f"must be a list of at most {spec.limit} {noun}", name)
+    pairs = []
+    for i, pair in enumerate(value):
         if (
-            not isinstance(fact, (list, tuple))
-            or len(fact) != 2
-            or not isinstance(fact[0], str)
-            or not FACT_ID.match(fact[0])
-            or not isinstance(fact[1], str)
-            or not 0 < len(fact[1]) <= MAX_FACT
-            or _CONTROL.search(fact[1])
+            not isinstance(pair, (list, tuple))
+            or len(pair) != 2
+            or not first(pair[0])
+            or not isinstance(pair[1], str)
+            or not (empty or pair[1])
+            or len(pair[1]) > longest
+            or _CONTROL.search(pair[1])
         ):
-            raise WireError(f"each fact is [id, text of at most {MAX_FACT} characters]", f"{name}[{i}]")
-        facts.append((fact[0], fact[1]))
-    return tuple(facts)
+            raise WireError(shape, f"{name}[{i}]")
+        pairs.append((pair[0], pair[1]))
+    return tuple(pairs)
 
 
 class WireMessage:
