@@ -77,3 +77,15 @@ def test_a_session_only_visit_says_so_in_its_beacon(demo_source):
     engine = Engine(Playbook.from_dict(demo_source), visitor_id="809d4580aaed41565abc38d58f77f840")
     engine.feed([{**HUMAN, "storage": "persistent"}, *CART_EXIT], 20)
     assert engine.outcome().storage is None
+
+
+def test_the_inventory_reads_as_reviewed():
+    # The inventory is what a privacy notice links to: every change to its words is one a reviewer
+    # reads in the diff of docs/inventory/ (docs/inventory/README.md says how to regenerate it).
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[2] / "docs" / "inventory"
+    assert inventory_text(inventory("minimal")) == (docs / "minimal.txt").read_text()
+    assert inventory_text(inventory("context")) == (docs / "context.txt").read_text()
+    assert inventory_text(inventory("minimal", honor_gpc=False)) == (docs / "minimal-no-gpc.txt").read_text()
+    assert inventory_html(inventory("minimal")) == (docs / "minimal.html").read_text()

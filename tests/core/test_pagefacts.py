@@ -133,3 +133,39 @@ def test_a_bad_question_names_its_field(demo_source, question, field):
     with pytest.raises(PlaybookError) as caught:
         Playbook.from_dict(source)
     assert field in str(caught.value)
+
+
+def test_every_property_read_and_the_limits_that_bound_them():
+    product = {"@type": "Product", "size": "EU 42", "color": ["Brown", 7, None, True], "sku": 1234,
+               "brand": "Fieldhouse", "offers": {"price": 99.5}, "material": "Leather",
+               "additionalProperty": [{"name": "Material", "value": "Wool"},   # the first value of an id wins
+                                      {"name": "  Fit & feel ", "value": "Snug"}, {"value": "no name"},
+                                      *({"name": f"extra {i}", "value": str(i)} for i in range(20))]}  # fmt: skip
+    facts = facts_from_jsonld([json.dumps(product)])
+    assert {k: facts[k] for k in ("size", "color", "sku", "brand", "price", "material", "fit_feel")} == {
+        "size": "EU 42", "color": "Brown, 7", "sku": "1234", "brand": "Fieldhouse", "price": "99.5",
+        "material": "Leather", "fit_feel": "Snug"}  # fmt: skip
+    assert "availability" not in facts and len(facts) == 16 and "extra_8" in facts and "extra_9" not in facts
+
+
+def test_blocks_past_the_limits_are_not_read():
+    boots = json.dumps(BOOTS)
+    assert facts_from_jsonld(["[]"] * 3 + [boots]) != {}  # the fourth block is read
+    assert facts_from_jsonld(["[]"] * 4 + [boots]) == {}  # the fifth is not
+    padded = boots[:-1] + ', "x": "' + "y" * (32 * 1024 - len(boots) - 9) + '"}'
+    assert len(padded) == 32 * 1024 and facts_from_jsonld([padded]) != {}  # exactly the limit: read
+    assert facts_from_jsonld([padded[:-2] + 'y"}']) == {}  # one character more: not read
+    nested = BOOTS
+    for _ in range(4):
+        nested = {"@graph": [nested]}
+    assert facts_from_jsonld([json.dumps(nested)]) == {}  # nested deeper than a page would
+    assert facts_from_jsonld([json.dumps({"@graph": [{"@graph": [BOOTS]}]})]) != {}
+    assert facts_from_jsonld([json.dumps([{"@type": "Thing"}] * 32 + [BOOTS])]) == {}  # a list past 32 items
+    assert facts_from_jsonld([json.dumps([{"@type": "Thing"}] * 31 + [BOOTS])]) != {}
+
+
+@pytest.mark.parametrize("name, fid", [("Delivery time", "delivery_time"), ("42 sizes", None), ("Size—guide!", "size_guide"),
+                                       ("x" * 40, "x" * 32), ("", None)])
+def test_fact_ids_from_property_names(name, fid):
+    facts = facts_from_jsonld([json.dumps({"@type": "Product", "additionalProperty": [{"name": name, "value": "v"}]})])
+    assert facts == ({fid: "v"} if fid else {})
