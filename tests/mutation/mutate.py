@@ -47,13 +47,14 @@ def workspace(only: list[str], tests: list[str]) -> None:
     shutil.copytree(ROOT / "engine" / "tactful", WORK / "src" / "tactful", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "tests", WORK / "tests", ignore=shutil.ignore_patterns("__pycache__", "e2e", "bundle"))
     shutil.copytree(ROOT / "demo", WORK / "demo", ignore=shutil.ignore_patterns("site"))
+    shutil.copytree(ROOT / "docs" / "inventory", WORK / "docs" / "inventory")  # the reviewed data inventory
     (WORK / "pyproject.toml").write_text(
         "[tool.mutmut]\n"
         'source_paths = ["src"]\n'
         f"only_mutate = {only!r}\n"
         f"pytest_add_cli_args_test_selection = {tests!r}\n"
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-x", "-q"]\n'
-        'also_copy = ["demo"]\n'
+        'also_copy = ["demo", "docs"]\n'
         "[tool.pytest.ini_options]\n"
         'addopts = ["--strict-markers"]\n'
         'markers = ["slow: takes more than a few seconds"]\n'
