@@ -111,3 +111,56 @@ def test_readable_times_match_the_calendar(t):
     from tactful.core import utc_text
 
     assert utc_text(t) == datetime.datetime.fromtimestamp(int(t), datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def test_readable_times_hold_at_every_year_month_and_century_edge():
+    from tactful.core import utc_text
+
+    edges = []
+    for year in range(1970, 2401):
+        for month in (1, 2, 3, 12):
+            start = datetime.datetime(year, month, 1, tzinfo=datetime.UTC).timestamp()
+            edges += [start, start - 1, start + 86399]
+    for t in edges:
+        assert utc_text(t) == datetime.datetime.fromtimestamp(t, datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"), t
+
+
+def test_the_report_states_every_field_exactly(demo_playbook):
+    engine = Engine(demo_playbook, visitor_id=TREATED)
+    on_product_with_cart(engine)
+    report = why_not(engine, 40.0)
+    assert {k: v for k, v in report.items() if k != "triggers"} == {
+        "at": 40.0, "arm": "treatment", "page_kind": "product", "interacted": True, "bot_score": 0.0,
+        "bot_threshold": 1.0}  # fmt: skip
+    assert report["triggers"][0] == {
+        "trigger": "cart_exit", "kind": "discount", "phase": 1, "holds": False, "gates": [], "status": "waiting",
+        "conditions": [
+            {"signal": "cart_items", "op": ">=", "value": 1.0, "now": 1, "holds": True},
+            {"signal": "exit_intent_dwell", "op": ">=", "value": 8.0, "now": 0.0, "holds": False},
+            {"signal": "hidden_for", "op": ">=", "value": 45.0, "now": None, "holds": False},
+            {"signal": "idle_for", "op": ">=", "value": 60.0, "now": 38.0, "holds": False}]}  # fmt: skip
+    fresh = why_not(Engine(demo_playbook, visitor_id=TREATED), 5.0)
+    assert (fresh["page_kind"], fresh["interacted"], fresh["bot_score"]) == (None, False, 0.0)
+    assert {t["status"] for t in fresh["triggers"]} == {"not_this_page"}
+
+
+def test_the_bot_score_is_the_visits_own(demo_playbook):
+    engine = Engine(demo_playbook, visitor_id=TREATED)
+    engine.feed([{**client(0, "a"), "webdriver": True}, {"t": 0, "type": "page_view", "url": "/cart", "p": "a", "n": 1}],
+                now=1)  # fmt: skip
+    report = why_not(engine, 2.0)
+    assert report["bot_score"] >= report["bot_threshold"] == 1.0
+    cart = {t["trigger"]: t for t in report["triggers"]}["cart_exit"]
+    assert cart["status"] == "blocked" and cart["gates"][0]["code"] == "bot" and cart["gates"][0]["until"] is None
+
+
+def test_a_holdout_decision_says_why_in_one_sentence(demo_source):
+    host = Host(json.dumps(demo_source), TREATED, arm="holdout")
+    (card,) = json.loads(host.feed(json.dumps([client(0, "a"), {"t": 0, "type": "page_view", "url": "/cart",
+                                                                 "kind": "cart", "p": "a", "n": 1},
+                                               {"t": 2, "type": "activity", "p": "a", "n": 2},
+                                               {"t": 3, "type": "cart", "items": 1, "p": "a", "n": 3}]), 70))  # fmt: skip
+    assert card["why"] == ("not shown: the visitor is in the holdout arm: nothing is shown, the would-be intervention "
+                           "is logged; it would have fired because cart_items >= 1 and idle_for >= 60")
+    assert (card["url"], card["at"], card["because"]) == ("/cart", "1970-01-01 00:01:02 UTC",
+                                                         ["cart_items >= 1", "idle_for >= 60"])  # fmt: skip
