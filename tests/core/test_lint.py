@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import itertools
+import math
 
 import pytest
 
@@ -102,3 +104,37 @@ def test_check_prints_warnings_and_strict_fails(tmp_path, capsys, demo_source):
     assert "warning: triggers[0].message: unknown placeholder {percnt}" in out and "1 warning" in out
     assert main(["check", "--strict", str(path)]) == 2
     assert main(["check", "--strict", "demo/playbook.toml"]) == 0
+
+
+OPS = {">=": lambda a, b: a >= b, ">": lambda a, b: a > b, "<=": lambda a, b: a <= b, "<": lambda a, b: a < b,
+       "==": lambda a, b: a == b, "!=": lambda a, b: a != b}  # fmt: skip
+VALUES = (0, 0.5, 1, 2)
+# signal: (its smallest value, its largest, whether it counts whole things)
+DOMAINS = {"cart_items": (0, math.inf, True), "scroll_depth": (0, 1.0, False), "idle_for": (0, math.inf, False)}
+
+
+def can_hold(signal, leaves):
+    """The oracle: try every value that could matter (each threshold, just beside it, between two)."""
+    lo, hi, whole = DOMAINS[signal]
+    if whole:
+        candidates = range(0, 6)
+    else:
+        points = sorted({lo, *(v for _, v in leaves), *(v + d for _, v in leaves for d in (-1e-6, 1e-6))})
+        candidates = [*points, *((a + b) / 2 for a, b in itertools.pairwise(points)), 1000.0]
+    return any(lo <= x <= hi and all(OPS[op](x, v) for op, v in leaves) for x in candidates)
+
+
+@pytest.mark.parametrize("signal", sorted(DOMAINS))
+def test_never_fires_agrees_with_trying_every_value_that_matters(demo_source, signal):
+    # (It found that "== 2, <= 0, == 2" passed: an equality was checked against one bound at a time.)
+    ops = (">=", "<", "<=") if signal == "idle_for" else tuple(OPS)  # a time signal only grows, then resets
+    leaves = [(op, v) for op in ops for v in VALUES]
+    cases = [list(pair) for pair in itertools.product(leaves, repeat=2)]
+    cases += [list(triple) for i, triple in enumerate(itertools.product(leaves, repeat=3)) if i % 7 == 0]
+    wrong = []
+    for case in cases:
+        when = {"all": [{"signal": "exit_intent"}, *({"signal": signal, "op": op, "value": v} for op, v in case)]}
+        flagged = any(m.startswith("triggers[0].when") for m in messages(with_trigger(demo_source, when=when)))
+        if flagged == can_hold(signal, case):
+            wrong.append((case, flagged))
+    assert not wrong, wrong[:5]

@@ -108,8 +108,8 @@ def _satisfiable(leaves: list[Leaf]) -> bool:
         elif op in ("<=", "<") and (v < hi or (v == hi and op == "<")):
             hi, hi_closed = v, op == "<="
         elif op == "==":
-            if not (lo < v < hi or (v == lo and lo_closed) or (v == hi and hi_closed)):
-                return False
+            if not ((lo < v or (v == lo and lo_closed)) and (v < hi or (v == hi and hi_closed))):
+                return False  # outside what the other leaves left (both bounds: they may have crossed)
             lo = hi = v
             lo_closed = hi_closed = True
         elif op == "!=":
@@ -120,6 +120,8 @@ def _satisfiable(leaves: list[Leaf]) -> bool:
         lo_closed = hi_closed = True
     if lo > hi or (lo == hi and not (lo_closed and hi_closed)):
         return False
+    if signal.whole and hi - lo <= len(excluded):  # few whole values left: are they all excluded?
+        return any(x not in excluded for x in range(int(lo), int(hi) + 1))
     return not (lo == hi and lo in excluded)
 
 
