@@ -123,3 +123,29 @@ def test_feed_refuses_a_bad_now(demo_playbook):
     engine = Engine(demo_playbook, visitor_id="v1")
     with pytest.raises(ValueError):
         engine.feed([], now=math.nan)
+
+
+@pytest.mark.parametrize("raw, data, dropped", [
+    ({"type": "visibility", "state": "visible"}, {"state": "visible"}, ()),
+    ({"type": "visibility", "state": "hidden"}, {"state": "hidden"}, ()),
+    ({"type": "client", "storage": "session"}, {"storage": "session"}, ()),
+    ({"type": "client", "storage": "persistent"}, {"storage": "persistent"}, ()),
+    ({"type": "client", "storage": "forever"}, {}, ("storage",)),
+    ({"type": "client", "storage": 1}, {}, ("storage",)),
+    ({"type": "page_view", "url": "/p", "kind": "product"}, {"url": "/p", "kind": "product"}, ()),
+    ({"type": "page_view", "url": "/p", "kind": "Product"}, {"url": "/p"}, ("kind",)),
+    ({"type": "page_view", "url": "/p", "product": ""}, {"url": "/p"}, ("product",)),
+    ({"type": "page_view", "url": "/p", "product": 7}, {"url": "/p"}, ("product",)),
+    ({"type": "page_view", "url": "/p", "jsonld": "{}"}, {"url": "/p"}, ("jsonld",)),
+    ({"type": "page_view", "url": "/p", "jsonld": [3]}, {"url": "/p"}, ("jsonld",)),
+    ({"type": "page_view", "url": "/p", "jsonld": []}, {"url": "/p", "jsonld": {}}, ()),
+    ({"type": "page_view", "url": "/p", "facts": {}}, {"url": "/p", "facts": {}}, ()),
+])  # fmt: skip
+def test_each_field_parser_keeps_what_is_valid_and_drops_what_is_not(raw, data, dropped):
+    event = clean_event({"t": 1, **raw})
+    assert isinstance(event, Event) and event.data == data and event.dropped == dropped
+
+
+def test_a_visibility_event_needs_a_known_state():
+    assert clean_event({"t": 1, "type": "visibility", "state": "VISIBLE"}) == "bad_field"
+    assert clean_event({"t": 1, "type": "visibility"}) == "bad_field"

@@ -142,6 +142,17 @@ def test_the_report_states_every_field_exactly(demo_playbook):
     fresh = why_not(Engine(demo_playbook, visitor_id=TREATED), 5.0)
     assert (fresh["page_kind"], fresh["interacted"], fresh["bot_score"]) == (None, False, 0.0)
     assert {t["status"] for t in fresh["triggers"]} == {"not_this_page"}
+    # Before any visit every signal reads its baseline: counts 0, times on a page "not started".
+    nows = {(t["trigger"], c["signal"]): c["now"] for t in fresh["triggers"] for c in t["conditions"]}
+    assert nows == {("cart_exit", "cart_items"): 0, ("cart_exit", "exit_intent_dwell"): 0.0,
+                    ("cart_exit", "hidden_for"): None, ("cart_exit", "idle_for"): None,
+                    ("welcome_back_cart", "visits"): 0, ("welcome_back_cart", "cart_items"): 0,
+                    ("welcome_back_cart", "active_time"): 0.0, ("welcome_back_cart", "page_dwell"): None,
+                    ("pricing_compare", "scroll_depth"): 0.0, ("pricing_compare", "hover_max[tier:*]"): 0,
+                    ("pricing_compare", "hover_targets[tier:*]"): 0, ("pricing_compare", "idle_for"): None,
+                    ("product_questions", "active_time"): 0.0, ("product_questions", "scroll_depth"): 0.0,
+                    ("product_questions", "page_dwell"): None, ("product_questions", "cart_added"): 0.0,
+                    ("longform_lead", "scroll_depth"): 0.0, ("longform_lead", "active_time"): 0.0}  # fmt: skip
 
 
 def test_the_bot_score_is_the_visits_own(demo_playbook):

@@ -65,33 +65,34 @@ class Event:
 
 
 class _Invalid(Exception):
-    """Internal: the field named in args[0] is malformed."""
+    """Internal: a field is malformed. It carries no text: the engine counts a skipped event by
+    reason and a dropped field by name, so what each check means is said beside it."""
 
 
 def _number(value: Any, lo: float | None = None, hi: float | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _Invalid("not a number")
+        raise _Invalid  # not a number
     number = float(value)
     if not math.isfinite(number):
-        raise _Invalid("not finite")
+        raise _Invalid  # not finite
     if (lo is not None and number < lo) or (hi is not None and number > hi):
-        raise _Invalid("out of range")
+        raise _Invalid  # out of range
     return number
 
 
 def _integer(value: Any, lo: int = 0, hi: int = 1_000_000) -> int:
     if isinstance(value, bool):
-        raise _Invalid("not an integer")
+        raise _Invalid  # not an integer
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if not isinstance(value, int) or not lo <= value <= hi:
-        raise _Invalid("not an integer in range")
+        raise _Invalid  # not an integer in range
     return value
 
 
 def _text(value: Any, limit: int = MAX_TEXT) -> str:
     if not isinstance(value, str) or not value or len(value) > limit:
-        raise _Invalid("not a short non-empty string")
+        raise _Invalid  # not a short non-empty string
     return value
 
 
@@ -100,7 +101,7 @@ def _clipped(limit: int) -> Callable[[Any], str]:
 
     def parse(value: Any) -> str:
         if not isinstance(value, str) or not value:
-            raise _Invalid("not a non-empty string")
+            raise _Invalid  # not a non-empty string
         return value[:limit]
 
     return parse
@@ -108,19 +109,19 @@ def _clipped(limit: int) -> Callable[[Any], str]:
 
 def _maybe_empty_text(value: Any) -> str:
     if not isinstance(value, str) or len(value) > MAX_TEXT:
-        raise _Invalid("not a short string")
+        raise _Invalid  # not a short string
     return value
 
 
 def _flag(value: Any) -> bool:
     if not isinstance(value, bool):
-        raise _Invalid("not a boolean")
+        raise _Invalid  # not a boolean
     return value
 
 
 def _text_list(value: Any) -> list[str]:
     if not isinstance(value, (list, tuple)) or len(value) > MAX_LIST:
-        raise _Invalid("not a short list")
+        raise _Invalid  # not a short list
     return [_text(item, 64) for item in value]
 
 
@@ -128,11 +129,11 @@ def _fact_map(value: Any) -> dict[str, str]:
     """The page's product facts: ``{id: text}``, ids lower_snake_case; the first MAX_FACTS with
     a text are kept, each cut to MAX_FACT characters with its spacing tidied."""
     if not isinstance(value, dict):
-        raise _Invalid("not a mapping of facts")
+        raise _Invalid  # not a mapping of facts
     out: dict[str, str] = {}
     for key, text in value.items():
         if not isinstance(key, str) or not FACT_ID.match(key) or not isinstance(text, str):
-            raise _Invalid("each fact is a lower_snake_case id and a text")
+            raise _Invalid  # each fact is a lower_snake_case id and a text
         text = " ".join(text.split())[:MAX_FACT]
         if text and len(out) < MAX_FACTS:
             out[key] = text
@@ -142,25 +143,25 @@ def _fact_map(value: Any) -> dict[str, str]:
 def _jsonld(value: Any) -> dict[str, str]:
     """The page's JSON-LD blocks (texts), read into product facts at intake (the first few)."""
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value[:MAX_BLOCKS]):
-        raise _Invalid("not a list of texts")
+        raise _Invalid  # not a list of texts
     return facts_from_jsonld(list(value[:MAX_BLOCKS]))
 
 
 def _page_kind(value: Any) -> str:
     if not isinstance(value, str) or value not in PAGE_KINDS:
-        raise _Invalid("unknown page kind")
+        raise _Invalid  # unknown page kind
     return value
 
 
 def _choice(value: Any, choices: tuple[str, ...]) -> str:
     if not isinstance(value, str) or value not in choices:
-        raise _Invalid(f"must be one of {', '.join(choices)}")
+        raise _Invalid  # not one of the choices
     return value
 
 
 def _visibility(value: Any) -> str:
     if not isinstance(value, str) or value not in ("visible", "hidden"):
-        raise _Invalid("must be 'visible' or 'hidden'")
+        raise _Invalid  # must be 'visible' or 'hidden'
     return value
 
 
