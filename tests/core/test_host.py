@@ -65,17 +65,48 @@ def test_a_card_carries_the_trigger_the_offer_and_the_cart(host, demo_source):
     assert card["questions"] == [] and "weighed" not in card
 
 
-def test_the_comparison_names_the_two_plans_most_weighed(host):
+def compare_card(demo_source, hovers):
+    host = Host(json.dumps(demo_source), TREATED, None, json.dumps(CLIENT))
     events = [ev(0, "client", **CLIENT), ev(0, "page_view", n=1, url="/pricing", kind="pricing"),
-              ev(1, "activity", n=2), ev(1.5, "scroll", n=3, depth=0.95, human=True)]
-    n = 4
-    for target, times in (("tier:starter", 1), ("tier:family", 3), ("tier:pro", 2), ("nav", 5)):
+              ev(1, "activity", n=2), ev(1.5, "scroll", n=3, depth=0.95, human=True),
+              ev(1.6, "cart", n=4, items=1, value=5.0)]  # a cart: the comparison card still does not name it
+    n = 5
+    for target, times in hovers:
         for _ in range(times):
             events.append(ev(1 + n * 0.7 + (n % 3) * 0.23, "hover", n=n, target=target))  # a person's uneven pace
             n += 1
-    (card,) = json.loads(host.feed(json.dumps(events), 30))
-    assert card["trigger"] == "pricing_compare" and card["weighed"] == ["tier:family", "tier:pro"]
+    cards = json.loads(host.feed(json.dumps(events), 30))
+    return cards[0] if cards else None
+
+
+@pytest.mark.parametrize("hovers, weighed", [
+    ((("tier:starter", 1), ("tier:pro", 3), ("tier:family", 2), ("nav", 5)), ["tier:pro", "tier:family"]),
+    ((("tier:family", 1), ("tier:starter", 2), ("tier:pro", 1)), ["tier:starter", "tier:family"]),
+    ((("tier:pro", 1), ("tier:family", 1)), ["tier:pro", "tier:family"]),
+])  # fmt: skip
+def test_the_comparison_names_the_two_plans_most_weighed(demo_source, hovers, weighed):
+    card = compare_card(demo_source, hovers)
+    assert card["trigger"] == "pricing_compare" and card["weighed"] == weighed  # most hovered first, then first seen
     assert "cart" not in card
+
+
+def test_one_plan_weighed_is_no_comparison_of_two(demo_source):
+    card = compare_card(demo_source, (("tier:pro", 3), ("nav", 2)))
+    assert card["trigger"] == "pricing_compare" and "weighed" not in card
+
+
+def test_welcome_back_names_the_cart_and_other_kinds_do_not(demo_source):
+    host = Host(json.dumps(demo_source), TREATED, None, json.dumps(CLIENT))
+    host.feed(json.dumps([ev(0, "client", **CLIENT), ev(0, "page_view", n=1, url="/", kind="home"),
+                          ev(1, "cart", n=2, items=2, value=30.0, currency="EUR")]), 5)  # fmt: skip
+    events = [ev(4000, "client", "b", 0, **CLIENT), ev(4000, "page_view", "b", 1, url="/", kind="home"),
+              *(ev(4000 + t, "activity", "b", 1 + t) for t in range(1, 6))]  # fmt: skip
+    (card,) = json.loads(host.feed(json.dumps(events), 4010))
+    assert card["trigger"] == "welcome_back_cart" and card["cart"] == {"items": 2, "value": 30.0, "currency": "EUR"}
+    events = [ev(4020, "page_view", "c", 1, url="/p/mug", kind="product"), ev(4021, "scroll", "c", 2, depth=0.5,
+              human=True)] + [ev(4020 + t, "activity", "c", t) for t in range(3, 40, 3)]  # fmt: skip
+    quiet = json.loads(host.feed(json.dumps(events), 4060))
+    assert all("cart" not in c for c in quiet)  # a questions card (or none) says nothing of the cart
 
 
 def test_a_suppressed_decision_is_a_bare_card(demo_source):

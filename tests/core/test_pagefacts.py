@@ -169,3 +169,15 @@ def test_blocks_past_the_limits_are_not_read():
 def test_fact_ids_from_property_names(name, fid):
     facts = facts_from_jsonld([json.dumps({"@type": "Product", "additionalProperty": [{"name": name, "value": "v"}]})])
     assert facts == ({fid: "v"} if fid else {})
+
+
+def test_edges_of_offers_names_lists_and_blocks():
+    product = {"@type": "Product", "offers": {"priceCurrency": "EUR", "availability": "InStock"},
+               "color": [f"c{i}" for i in range(9)],
+               "additionalProperty": [{"name": "A4 paper", "value": "no"}, {"name": "Ab size", "value": "yes"}]}  # fmt: skip
+    facts = facts_from_jsonld([json.dumps(product)])
+    assert "price" not in facts  # a currency without a price is no price
+    assert facts["availability"] == "In stock" and facts["color"] == ", ".join(f"c{i}" for i in range(8))
+    assert facts["a4_paper"] == "no" and facts["ab_size"] == "yes"  # an id starts with a letter, then anything
+    # A block too long or not text is passed over; the next is still read.
+    assert facts_from_jsonld(["x" * 40_000, json.dumps(BOOTS)])["sizing"] == "Runs small: take a size up."
