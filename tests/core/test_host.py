@@ -227,3 +227,22 @@ def test_the_browsers_own_facts_decide_bot_before_any_event(demo_source):
     for junk in ("", "not json", "[1]", json.dumps({"webdriver": "yes"})):
         assert Host(json.dumps(demo_source), TREATED, None, junk).bot is False  # nothing usable: no claim
     assert human.converted is False
+
+
+def test_requests_made_before_any_page_say_other(demo_source):
+    host = Host(json.dumps({**demo_source, "privacy": {"level": "context"}}), TREATED)
+    reply = decode(ReplyRequest, body(host.reply_request_b64("product_questions", "hi", "[]", "xx_YY")))
+    assert (reply.page_kind, reply.product, reply.facts, reply.locale, reply.turn) == ("other", None, None, "xx-YY", 0)
+    lead = decode(LeadRequest, body(host.lead_request_b64("longform_lead", "ada@example.com", "de")))
+    assert (lead.page_kind, lead.session, lead.locale) == ("other", None, "de")
+    assert host.history_json(10) == "[]" and json.loads(host.why_not_json(7))["at"] == 7
+    assert decode(TokenRequest, body(host.token_request_b64())).visitor == TREATED
+
+
+def test_the_visits_log_ends_exactly_at_the_session_timeout(demo_source):
+    host = Host(json.dumps(demo_source), TREATED, None, json.dumps(CLIENT))
+    cart_exit(host)
+    last = host.engine.state.session.last_t
+    assert len(json.loads(host.history_json(last + 1800))) == 1  # still this visit
+    assert json.loads(host.history_json(last + 1800.5)) == []
+    assert len(json.loads(host.history_json(0))) == 1  # a page clock behind the record's: still this visit
