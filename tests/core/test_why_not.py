@@ -175,3 +175,50 @@ def test_a_holdout_decision_says_why_in_one_sentence(demo_source):
                            "is logged; it would have fired because cart_items >= 1 and idle_for >= 60")
     assert (card["url"], card["at"], card["because"]) == ("/cart", "1970-01-01 00:01:02 UTC",
                                                          ["cart_items >= 1", "idle_for >= 60"])  # fmt: skip
+
+
+def visit_and_show(engine, start, tab, dismiss=False):
+    """A new visit to the cart at ``start``, then still for a minute: the first visit's card is
+    cart_exit (at start + 62), a later one's the welcome back (at start + 3). Returns what was shown."""
+    decided = engine.feed([client(start, tab), {"t": start, "type": "page_view", "url": "/cart", "kind": "cart",
+                                                "p": tab, "n": 1}, {"t": start + 2, "type": "activity", "p": tab, "n": 2},
+                           {"t": start + 3, "type": "cart", "items": 1, "value": 20, "p": tab, "n": 3}], now=start + 4)
+    decided += engine.feed([], now=start + 70)  # fmt: skip
+    shown = [(d.trigger, d.t) for d in decided if d.intervene]
+    if dismiss:
+        engine.feed([{"t": start + 71, "type": "dismiss", "trigger": shown[0][0], "p": tab, "n": 4}], now=start + 71)
+    return shown
+
+
+def gates_at(engine, at):
+    cart = {t["trigger"]: t for t in why_not(engine, at)["triggers"]}["cart_exit"]
+    return cart["status"], {g["code"]: g["until"] for g in cart["gates"]}
+
+
+def test_ready_means_it_fires_at_the_next_instant_and_values_are_rounded(demo_playbook):
+    engine = Engine(demo_playbook, visitor_id=TREATED)
+    on_product_with_cart(engine)
+    assert gates_at(engine, 70.0) == ("ready", {})
+    idle = {c["signal"]: c["now"] for c in why_not(engine, 40.456)["triggers"][0]["conditions"]}["idle_for"]
+    assert idle == 38.46  # 40.456 - 2, to two places
+
+
+def test_until_for_the_gap_the_weekly_cap_and_too_many_dismissals(demo_playbook):
+    lim = demo_playbook.limits  # 1 h gap, 3 a week, a day's cooldown, 2 dismissals in 30 days
+    engine = Engine(demo_playbook, visitor_id=TREATED)
+    assert visit_and_show(engine, 0, "a") == [("cart_exit", 62)]
+    engine.feed([client(2000, "b"), {"t": 2000, "type": "page_view", "url": "/cart", "kind": "cart", "p": "b", "n": 1},
+                 {"t": 2001, "type": "activity", "p": "b", "n": 2}], now=2002)  # fmt: skip
+    assert gates_at(engine, 2002.0) == ("blocked", {"min_gap": 62 + lim.min_gap})
+    assert visit_and_show(engine, 10_000, "c") == [("welcome_back_cart", 10_003)]
+    assert visit_and_show(engine, 20_000, "d") == [("welcome_back_cart", 20_003)]  # three this week
+    engine.feed([client(30_000, "e"), {"t": 30_000, "type": "page_view", "url": "/cart", "kind": "cart", "p": "e",
+                                       "n": 1}, {"t": 30_001, "type": "activity", "p": "e", "n": 2}], now=30_002)  # fmt: skip
+    assert gates_at(engine, 30_002.0) == ("blocked", {"visitor_cap": 62 + lim.visitor_window})  # the oldest of three ages out
+
+    other = Engine(demo_playbook, visitor_id=TREATED)
+    assert visit_and_show(other, 0, "a", dismiss=True) == [("cart_exit", 62)]  # dismissed at 71
+    assert visit_and_show(other, 100_000, "b", dismiss=True) == [("welcome_back_cart", 100_003)]  # again, a day on
+    other.feed([client(200_000, "c"), {"t": 200_000, "type": "page_view", "url": "/cart", "kind": "cart", "p": "c",
+                                       "n": 1}, {"t": 200_001, "type": "activity", "p": "c", "n": 2}], now=200_002)  # fmt: skip
+    assert gates_at(other, 200_002.0) == ("blocked", {"dismissed_too_often": 71 + lim.dismissal_window})
