@@ -52,6 +52,10 @@ def axe_violations(page, root_dir):
     page.context.clock.resume()  # axe waits on timers: the page's clock must run (it is frozen for the engine)
     page.add_script_tag(path=str(root_dir / "node_modules" / "axe-core" / "axe.min.js"))
     return page.evaluate("""async () => {
+        // The card fades in: judge its colours once it has finished appearing, not mid-way (a loaded
+        // machine can be mid-animation here, and a half-faded button has half its contrast).
+        const card = document.getElementById('tactful-root').shadowRoot.querySelector('section');
+        await Promise.all(card.getAnimations({ subtree: true }).map((a) => a.finished.catch(() => null)));
         const result = await axe.run(document.getElementById('tactful-root'), { resultTypes: ['violations'] });
         return result.violations.filter((v) => ['serious', 'critical'].includes(v.impact))
             .map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).join(', '));
