@@ -185,6 +185,11 @@ class Leaf(Condition):
         self._match = _glob(param).match if (param is not None and signal.param == "target") else None
 
     @property
+    def text(self) -> str:
+        """The leaf as the playbook says it: ``idle_for >= 60`` (thresholds as written, 60 not 60.0)."""
+        return f"{self.label} {self.op} {self.value:g}"
+
+    @property
     def label(self) -> str:
         suffix = f"[{self.param}]" if self.param is not None else ""
         return f"{self.signal.name}{suffix}"

@@ -371,7 +371,7 @@ class Engine:
                 page.resolved.append(trig.id)
                 decision = self._decide(trig, at, session, page)
                 decisions.append(decision)
-                because = [f"{leaf.label} {leaf.op} {_shown(leaf.value)}" for leaf in trig.when.leaves() if leaf.holds(state, at)]
+                because = [leaf.text for leaf in trig.when.leaves() if leaf.holds(state, at)]
                 session.note_decision({"t": at, "trigger": trig.id, "action": decision.action,
                                        "reasons": list(decision.reasons), "url": url_path(page.url)[:200],
                                        "because": because})  # fmt: skip
@@ -451,7 +451,3 @@ _APPLY: dict[str, _Handler] = {
     "track": Engine._on_track,
 }
 
-
-def _shown(value: object) -> str:
-    """A condition's threshold as the playbook wrote it (60, not 60.0)."""
-    return f"{value:g}" if isinstance(value, float) else str(value)

@@ -78,7 +78,7 @@ def _children(node: Condition, path: str) -> list[tuple[Condition, str]]:
 def _never_fires(node: Condition, path: str) -> list[Finding]:
     """Findings that make ``node`` impossible; empty when it can hold."""
     if isinstance(node, Leaf):
-        return [] if _satisfiable([node]) else [Finding(path, f"{_describe(node)} can never hold")]
+        return [] if _satisfiable([node]) else [Finding(path, f"{node.text} can never hold")]
     children = _children(node, path)
     found = [(child, child_path, _never_fires(child, child_path)) for child, child_path in children]
     if isinstance(node, AnyOf):
@@ -91,7 +91,7 @@ def _never_fires(node: Condition, path: str) -> list[Finding]:
     for group in leaves.values():
         members = [leaf for leaf, _ in group]
         if len(members) > 1 and all(_satisfiable([leaf]) for leaf in members) and not _satisfiable(members):
-            said = " and ".join(_describe(leaf) for leaf in members)
+            said = " and ".join(leaf.text for leaf in members)
             out.append(Finding(group[-1][1], f"contradicts the other thresholds on the same signal: {said}"))
     return out
 
@@ -124,9 +124,6 @@ def _satisfiable(leaves: list[Leaf]) -> bool:
         return any(x not in excluded for x in range(int(lo), int(hi) + 1))
     return not (lo == hi and lo in excluded)
 
-
-def _describe(leaf: Leaf) -> str:
-    return f"{leaf.label} {leaf.op} {leaf.value:g}"
 
 
 # -- pages, placeholders ----------------------------------------------------------
