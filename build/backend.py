@@ -29,7 +29,8 @@ DATA = ROOT / "engine" / "tactful" / "_data"
 
 
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
-    # The build environment has msgpack (pyproject's build-system requires it): the engine imports.
+    # The build environment has msgpack and brotli (pyproject's build-system requires them): the engine
+    # imports, the build weighs bytecode against source.
     code = "import sys; sys.path.insert(0, 'engine'); from tactful.bundle._prebuild import prebuild; prebuild(__import__('pathlib').Path(sys.argv[1]))"
     result = subprocess.run([sys.executable, "-c", code, str(DATA)], cwd=ROOT, capture_output=True, text=True)
     if result.returncode != 0:

@@ -10,7 +10,7 @@
 import { STORAGE_NAMES } from "../generated/contract.js";
 
 const SNAPSHOTS = STORAGE_NAMES.snapshots;
-const ENGINE_ZIP = "/lib/tactful-engine.zip";
+const ENGINE_ZIP = "/lib/tactful-engine.zip"; // bytecode compiled for this path (ENGINE_PATH in bundle/_build.py)
 const ENV = { MSGPACK_PUREPYTHON: "1" };
 
 function snapshotRequest(key) {

@@ -4,7 +4,7 @@
 // loader and micropip's lock). Driven by tests/bundle/test_pyodide.py.
 //
 //   node tests/bundle/run_golden.mjs DIST_DIR ROOT_DIR
-// prints one JSON object: {python, failures, replay, modules}
+// prints one JSON object: {python, failures, replay, msgpack, stdlib, engine_file, loaded_from}
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
@@ -36,11 +36,14 @@ sys.path.insert(0, "/spec")
 from golden import replay_log, run_spec
 from tactful.core import Playbook
 import msgpack
+import tactful.core._engine as engine_module
 
 source = json.load(open("/spec/playbook.json"))
 failures = run_spec(json.load(open("/spec/golden.json")), source)
 rows = replay_log(Playbook.from_dict(source), open("/spec/events.jsonl"))  # tactful replay's way
 json.dumps({"python": sys.version.split()[0], "failures": failures, "replay": rows,
-            "msgpack": msgpack.Packer.__module__, "stdlib": sorted(m for m in sys.modules)})
+            "msgpack": msgpack.Packer.__module__, "stdlib": sorted(m for m in sys.modules),
+            "engine_file": engine_module.__file__,
+            "loaded_from": sorted({getattr(m, "__file__", None) or "" for m in list(sys.modules.values())} - {""})})
 `);
 process.stdout.write(result);

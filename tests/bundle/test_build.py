@@ -69,18 +69,25 @@ def test_everything_but_the_loader_is_content_addressed(built_dist):
 def test_the_engine_zip_holds_the_core_and_pure_python_msgpack(built_dist):
     manifest = json.loads((built_dist / "manifest.json").read_text())
     names = zipfile.ZipFile(built_dist / manifest["assets"]["engine"]["url"]).namelist()
-    assert "tactful/core/_engine.py" in names and "msgpack/fallback.py" in names and "msgpack/LICENSE" in names
+    assert "tactful/core/_engine.pyc" in names and "msgpack/fallback.pyc" in names and "msgpack/LICENSE" in names
     assert not any(n.endswith(".so") or n.startswith(("tactful/proxy", "tactful/cli")) for n in names)
+    assert not any(n.endswith(".py") for n in names)  # compiled ahead of time, no source beside it
 
 
 def test_the_standard_library_is_trimmed_and_stripped(built_dist):
     manifest = json.loads((built_dist / "manifest.json").read_text())
     archive = zipfile.ZipFile(built_dist / manifest["assets"]["runtime"] / "python_stdlib.zip")
     names = set(archive.namelist())
-    assert {"json/__init__.py", "re/__init__.py", "tomllib/__init__.py", "dataclasses.py"} <= names
-    assert not names & {"email/__init__.py", "unittest/__init__.py", "sqlite3/__init__.py", "http/client.py"}
+    modules = {name.removesuffix("c") for name in names}
+    assert {"json/__init__.py", "re/__init__.py", "tomllib/__init__.py", "dataclasses.py"} <= modules
+    assert len(modules) == len(names)  # each module once: as bytecode or as source
+    assert not modules & {"email/__init__.py", "unittest/__init__.py", "sqlite3/__init__.py", "http/client.py"}
+    assert not modules & {"os.py", "importlib/_bootstrap.py", "zipimport.py"}  # frozen into the wasm binary
     assert all(info.compress_type == zipfile.ZIP_STORED for info in archive.infolist())
-    assert '"""' not in archive.read("dataclasses.py").decode()[:2000]  # docstrings gone
+    compiled = sorted(n for n in names if n.endswith(".pyc"))
+    assert compiled and len(compiled) < len(names) / 2, compiled  # the most start-up per byte, within the allowance
+    source = next(n for n in sorted(names) if n.endswith(".py") and archive.getinfo(n).file_size > 5000)
+    assert '"""' not in archive.read(source).decode()[:3000], source  # docstrings gone
 
 
 def test_nothing_points_at_a_third_party(built_dist):

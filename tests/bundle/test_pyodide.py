@@ -38,6 +38,15 @@ def test_msgpack_runs_as_pure_python(pyodide_run):
     assert pyodide_run["msgpack"] == "msgpack.fallback"  # the snapshot cannot carry its C extension
 
 
+def test_the_engine_and_part_of_the_standard_library_run_as_bytecode(pyodide_run, request):
+    # The zip carries the engine compiled ahead of time (nothing to compile in the browser); the wheels
+    # carry sources. Either way some standard-library modules come from bytecode, the rest from source.
+    compiled = pyodide_run["engine_file"].endswith("/tactful/core/_engine.pyc")
+    assert compiled == (request.node.callspec.params["pyodide_run"] == "zip"), pyodide_run["engine_file"]
+    stdlib = [f for f in pyodide_run["loaded_from"] if ".zip/" in f and "tactful-engine.zip/" not in f]
+    assert any(f.endswith(".pyc") for f in stdlib) and any(f.endswith(".py") for f in stdlib), stdlib
+
+
 def test_runs_on_pyodide_python(pyodide_run):
     assert pyodide_run["python"].startswith("3.14")
 

@@ -22,8 +22,10 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
+import io
 import json
 import shutil
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,7 @@ from tactful import __version__, resources
 from tactful.core import Playbook, inventory, inventory_html
 
 from ._inputs import (
+    ZIP_EPOCH,
     BuildError,
     compile_playbook,
     engine_archive,
@@ -118,14 +121,32 @@ def javascript(browser: Path | None, test: bool = False) -> dict[str, bytes]:
         raise BuildError(str(err)) from err
 
 
-def trimmed_stdlib(runtime: Path, archive: bytes, playbook_json: bytes, cache: Path,
-                   lock: dict | None = None, wheels_dir: Path | None = None) -> tuple[bytes, list[str]]:  # fmt: skip
+ENGINE_PATH = "/lib/tactful-engine.zip/"  # where the worker mounts the engine (browser/worker/engine.js)
+# Brotli bytes the standard library's bytecode may add to the first visit. Bytecode starts faster
+# (nothing to compile in the browser) but compresses worse than stripped source: the build compiles
+# the modules that buy the most start-up per byte (source size per byte added) until this is spent,
+# and ships the rest as source. The engine itself always travels as bytecode (see bytecode.py).
+BYTECODE_ALLOWANCE = 40_000
+
+
+@dataclass
+class PythonArchives:
+    stdlib: bytes  # the trimmed standard library: bytecode and stripped source
+    engine: bytes  # the engine zip, compiled
+    modules: list[str]  # the standard library files it holds, as sources are named
+    compiled: list[str]  # those of them that travel as bytecode
+
+
+def python_archives(runtime: Path, archive: bytes, playbook_json: bytes, cache: Path,
+                    lock: dict | None = None, wheels_dir: Path | None = None) -> PythonArchives:  # fmt: skip
     """The standard library archive holding only what Pyodide's start-up and the engine import
-    (through Pyodide's package loader too, when the engine comes as wheels with ``lock``)."""
-    pinned = resources.prebuilt("python_stdlib.zip")
-    listed = resources.prebuilt("python_stdlib.json")
-    if pinned is not None and listed is not None and resources.checkout() is None:
-        return pinned.read_bytes(), json.loads(listed.read_text())["modules"]
+    (through Pyodide's package loader too, when the engine comes as wheels with ``lock``), and the
+    engine compiled to bytecode."""
+    pinned = {name: resources.prebuilt(name) for name in ("python_stdlib.zip", "python_stdlib.json", "engine.zip")}
+    if all(pinned.values()) and resources.checkout() is None:
+        listed = json.loads(pinned["python_stdlib.json"].read_text())  # type: ignore[union-attr]
+        return PythonArchives(pinned["python_stdlib.zip"].read_bytes(), pinned["engine.zip"].read_bytes(),  # type: ignore[union-attr]
+                              listed["modules"], listed["compiled"])  # fmt: skip
     stdlib = (runtime / "python_stdlib.zip").read_bytes()
     engine = cache / "engine-for-trace.zip"
     engine.write_bytes(archive)
@@ -133,13 +154,44 @@ def trimmed_stdlib(runtime: Path, archive: bytes, playbook_json: bytes, cache: P
     playbook.write_bytes(playbook_json)
     here = Path(__file__).resolve().parent
     config: dict[str, Any] = {"runtime": str(runtime), "stdlib": str(runtime / "python_stdlib.zip"),
-                              "wheels": [str(engine)], "playbook": str(playbook),
-                              "strip": str(here / "strip_source.py")}  # fmt: skip
+                              "wheels": [str(engine)], "playbook": str(playbook), "enginePath": ENGINE_PATH,
+                              "strip": str(here / "strip_source.py"), "bytecode": str(here / "bytecode.py")}  # fmt: skip
     if lock is not None and wheels_dir is not None:
         config.update(lock=lock, wheelsDir=str(wheels_dir))
-    inputs = [stdlib, archive, (here / "strip_source.py").read_bytes(), json.dumps(lock).encode()]
-    data, said = run_node("stdlib.mjs", config, "python_stdlib.zip", cache, inputs)
-    return data, json.loads(said)["modules"]
+    inputs = [stdlib, archive, *((here / n).read_bytes() for n in ("strip_source.py", "bytecode.py")),
+              json.dumps(lock).encode(), ENGINE_PATH.encode()]  # fmt: skip
+    data, said = run_node("stdlib.mjs", config, "python-parts.zip", cache, inputs)
+    parts = zipfile.ZipFile(io.BytesIO(data))
+    modules = json.loads(said)["modules"]
+    sources = {name: parts.read("source/" + name) for name in modules}
+    bytecode = {name: parts.read("bytecode/" + name + "c") for name in modules}
+    compiled = _worth_compiling(sources, bytecode, BYTECODE_ALLOWANCE)
+    files = {name + "c": bytecode[name] for name in compiled}
+    files.update({name: sources[name] for name in modules if name not in compiled})
+    engine_files = {name[len("engine/"):]: parts.read(name) for name in parts.namelist() if name.startswith("engine/")}
+    return PythonArchives(stored_zip(files), stored_zip(engine_files), modules, compiled)
+
+
+def _worth_compiling(sources: dict[str, bytes], bytecode: dict[str, bytes], allowance: int) -> list[str]:
+    """The modules to ship as bytecode: the most compile work (source bytes) per brotli byte added
+    first, while the bytes added stay within ``allowance``. Deterministic: sizes, not timings."""
+    added = {name: max(1, len(brotli_bytes(bytecode[name])) - len(brotli_bytes(sources[name]))) for name in sources}
+    ranked = sorted(sources, key=lambda name: (-len(sources[name]) / added[name], name))
+    chosen, spent = [], 0
+    for name in ranked:
+        if spent + added[name] <= allowance:
+            chosen.append(name)
+            spent += added[name]
+    return sorted(chosen)
+
+
+def stored_zip(files: dict[str, bytes]) -> bytes:
+    """An uncompressed zip of ``files`` in name order, with fixed timestamps: brotli compresses it whole."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as out:
+        for name in sorted(files):
+            out.writestr(zipfile.ZipInfo(name, ZIP_EPOCH), files[name])
+    return buffer.getvalue()
 
 
 def frozen_lock(runtime: Path, wheels: dict[str, Path], engine: tuple[str, bytes], cache: Path) -> dict:
@@ -175,18 +227,15 @@ def build(out: Path, playbook: Path, *, packages: str = DEFAULT_PACKAGES, browse
     scripts = javascript(browser, test)
     blobs: dict[str, bytes] = {}
     assets: dict[str, Any] = {"version": __version__, "packages": packages, "test": test}
-    engine_hash = _add_engine(blobs, assets, packages, archive, wheels, runtime, cache)
-    wheels_dir = cache / f"traced-{assets['wheels']}".rstrip("/") if "wheels" in assets else None
-    if wheels_dir is not None:  # the trace installs the very wheels the browser will, through the lock
-        wheels_dir.mkdir(parents=True, exist_ok=True)
-        for name, data in blobs.items():
-            if name.startswith(str(assets["wheels"])):
-                (wheels_dir / name.split("/", 1)[1]).write_bytes(data)
-    lock = assets["lock"] if packages == "lock" else None  # Pyodide's lock, frozen by micropip
-    stdlib, _modules = trimmed_stdlib(runtime, archive, playbook_json, cache, lock, wheels_dir)
+    if packages == "zip":  # the engine travels as bytecode, compiled by the trace's Pyodide
+        python = python_archives(runtime, archive, playbook_json, cache)
+        engine_hash = _add_engine(blobs, assets, packages, python.engine, wheels, runtime, cache)
+    else:
+        engine_hash = _add_engine(blobs, assets, packages, archive, wheels, runtime, cache)
+        python = _traced_through_lock(blobs, assets, runtime, archive, playbook_json, cache)
 
     shipped = {name: (runtime / name).read_bytes() for name in SHIPPED_RUNTIME}
-    shipped["python_stdlib.zip"] = stdlib
+    shipped["python_stdlib.zip"] = python.stdlib
     runtime_dir = f"runtime-{_dir_hash(shipped)}"
     blobs.update({f"{runtime_dir}/{name}": data for name, data in shipped.items()})
     assets["runtime"] = f"{runtime_dir}/"
@@ -233,6 +282,16 @@ def _add_engine(blobs, assets, packages, archive, wheels, runtime, cache) -> str
     assets["wheels"] = f"{wheels_dir}/"
     assets["lock"] = frozen_lock(runtime, wheels, engine, cache)
     return _dir_hash(files)
+
+
+def _traced_through_lock(blobs, assets, runtime, archive, playbook_json, cache) -> PythonArchives:
+    """The trace for ``packages="lock"``: it installs the very wheels the browser will, through the lock."""
+    wheels_dir = cache / f"traced-{assets['wheels']}".rstrip("/")
+    wheels_dir.mkdir(parents=True, exist_ok=True)
+    for name, data in blobs.items():
+        if name.startswith(str(assets["wheels"])):
+            (wheels_dir / name.split("/", 1)[1]).write_bytes(data)
+    return python_archives(runtime, archive, playbook_json, cache, assets["lock"], wheels_dir)
 
 
 def _engine_files(assets: dict) -> list[str]:

@@ -2,7 +2,7 @@
 
 Run by the in-tree build backend (``build/backend.py``) before setuptools packs the wheel: it writes
 ``tactful/_data/`` with the bundled JavaScript, the trimmed standard library (traced for the
-default ``zip`` packaging), our lock of pins and the demo shop. ``tactful.resources`` finds them.
+default ``zip`` packaging) with the engine compiled, our lock of pins and the demo shop. ``tactful.resources`` finds them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tactful import __version__, resources
 
-from ._build import trimmed_stdlib
+from ._build import python_archives
 from ._inputs import compile_playbook, engine_archive, fetch_wheels, pyodide_runtime, read_lock
 from ._javascript import bundle_javascript
 
@@ -38,9 +38,11 @@ def prebuild(target: Path) -> dict:
     wheels = fetch_wheels(pins, cache)
     runtime = pyodide_runtime(pins, cache)
     playbook = compile_playbook(root / "demo" / "playbook.toml")
-    stdlib, modules = trimmed_stdlib(runtime, engine_archive(wheels["msgpack"]), playbook, cache)
-    (target / "prebuilt" / "python_stdlib.zip").write_bytes(stdlib)
-    (target / "prebuilt" / "python_stdlib.json").write_text(json.dumps({"modules": modules}, indent=1))
+    python = python_archives(runtime, engine_archive(wheels["msgpack"]), playbook, cache)
+    (target / "prebuilt" / "python_stdlib.zip").write_bytes(python.stdlib)
+    listed = {"modules": python.modules, "compiled": python.compiled}
+    (target / "prebuilt" / "python_stdlib.json").write_text(json.dumps(listed, indent=1))
+    (target / "prebuilt" / "engine.zip").write_bytes(python.engine)
     shutil.copytree(root / "demo", target / "demo")
     (target / "build").mkdir()
     shutil.copy2(root / "build" / "wheels.lock.json", target / "build" / "wheels.lock.json")
