@@ -12,7 +12,6 @@ writes it as ``privacy.json`` and ``privacy.html`` beside the bundle.
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -196,6 +195,8 @@ def render_text(data: dict[str, Any]) -> str:
 
 def render_html(data: dict[str, Any]) -> str:
     """A readable page for privacy reviewers and visitors (self-contained, no script)."""
+    import html  # here, not at the top: the browser never renders the page (html.entities is big)
+
     e = html.escape
     rows = "".join(f"<tr><td>{e(s['place'])}</td><td><code>{e(s['key'])}</code></td><td>{e(s['holds'])}</td>"
                    f"<td>{e(s['lifetime'])}</td><td>{e(', '.join(s['modes']))}</td></tr>" for s in data["browser_storage"])  # fmt: skip

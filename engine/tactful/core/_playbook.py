@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from dataclasses import dataclass, field
 from fnmatch import translate
 from typing import Any
@@ -232,6 +231,8 @@ def load_playbook(text: str, fmt: str = "toml") -> Playbook:
     >>> [t.id for t in pb.triggers]                            # doctest: +SKIP
     ['cart_exit', 'pricing_compare', ...]
     """
+    import tomllib  # here, not at the top: the browser gets JSON and need not compile a TOML parser
+
     try:
         raw = tomllib.loads(text) if fmt == "toml" else json.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
