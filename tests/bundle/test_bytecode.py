@@ -15,8 +15,8 @@ from types import CodeType
 
 import pytest
 
-from tactful.bundle._build import ENGINE_PATH, _worth_compiling, stored_zip
-from tactful.bundle.bytecode import _svarint, _varint, compile_archive, lean, line_table, lines, pyc
+from tactful.bundle import ENGINE_PATH, stored_zip, worth_compiling
+from tactful.bundle.bytecode import compile_archive, lean, line_table, lines, pyc, svarint, varint
 
 SOURCE = b'''\
 def outer(values):
@@ -50,9 +50,9 @@ def every_code(code: CodeType):
 
 
 def test_varints_follow_cpythons_encoding():
-    assert _varint(0) == b"\x00" and _varint(63) == b"\x3f"
-    assert _varint(64) == bytes([0x40, 0x01]) and _varint(4095) == bytes([0x7F, 0x3F])
-    assert _svarint(1) == b"\x02" and _svarint(-1) == b"\x03" and _svarint(-40) == bytes([0x51, 0x01])
+    assert varint(0) == b"\x00" and varint(63) == b"\x3f"
+    assert varint(64) == bytes([0x40, 0x01]) and varint(4095) == bytes([0x7F, 0x3F])
+    assert svarint(1) == b"\x02" and svarint(-1) == b"\x03" and svarint(-40) == bytes([0x51, 0x01])
 
 
 def test_every_instruction_keeps_its_line():
@@ -108,8 +108,8 @@ def test_bytecode_goes_to_the_modules_that_buy_most_within_the_allowance():
     text = b"# words compress well\n" * 400
     sources = {"big.py": SOURCE * 40 + text, "small.py": SOURCE, "prose.py": text * 5}
     bytecode = {name: pyc(data, name) for name, data in sources.items()}
-    assert _worth_compiling(sources, bytecode, 0) == []
-    everything = _worth_compiling(sources, bytecode, 10**9)
+    assert worth_compiling(sources, bytecode, 0) == []
+    everything = worth_compiling(sources, bytecode, 10**9)
     assert everything == ["big.py", "prose.py", "small.py"]
-    some = _worth_compiling(sources, bytecode, 300)
+    some = worth_compiling(sources, bytecode, 300)
     assert some and len(some) < 3 and "prose.py" in some  # comments cost nothing as bytecode

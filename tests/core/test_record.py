@@ -9,20 +9,33 @@ import msgpack
 import pytest
 
 from tactful.core import StateError, VisitorState
-from tactful.core._state import (
-    MAX_DECIDED,
-    MAX_HISTORY,
-    MAX_INPUTS,
-    MAX_PAGES_SEEN,
-    MAX_RECORD,
-    PageState,
-    SessionState,
-    union,
-)
+
+# The record's bounds, as the state module documents them.
+MAX_HISTORY = 50  # facts kept per list
+MAX_INPUTS = 16  # input instants kept for the cadence checks
+MAX_PAGES_SEEN = 32  # page instances whose sequence numbers are remembered
+MAX_DECIDED = 32  # decisions of a visit kept for explain()
+MAX_RECORD = 256 * 1024  # bytes
 
 
 def load(**fields) -> VisitorState:
     return VisitorState.from_dict({"id": "v", "v": 2, **fields})
+
+
+def session_of(raw):
+    return load(session=raw).session
+
+
+def page_of(raw):
+    session = session_of({"start": 1, "page": raw})
+    return session.page if session is not None else None
+
+
+def union(mine, theirs):
+    state, other = load(), load()
+    state.dismissals, other.dismissals = mine, theirs
+    state.merge(other)
+    return state.dismissals
 
 
 # -- scalars: the default's type, numbers interchangeable, booleans never numbers ---------------------
@@ -41,7 +54,7 @@ def test_scalars_keep_their_type_or_fall_back():
 
 
 def test_page_flags_and_counts_take_only_their_own_type():
-    page = PageState.from_dict({"interacted": 1, "exit_intents": True, "scroll_depth": 1, "kind": "cart",
+    page = page_of({"interacted": 1, "exit_intents": True, "scroll_depth": 1, "kind": "cart",
                                 "resolved": ["a", 3, None, "b"], "hovers": {"pro": 2, "x": True, 4: 1, "y": 1.5}})  # fmt: skip
     assert page.interacted is False  # 1 is not True
     assert page.exit_intents == 0
@@ -49,8 +62,8 @@ def test_page_flags_and_counts_take_only_their_own_type():
     assert page.kind == "cart"
     assert page.resolved == ["a", "b"]
     assert page.hovers == {"pro": 2}
-    assert PageState.from_dict("not a page") == PageState()
-    assert PageState.from_dict({"resolved": "a"}).resolved == []
+    assert page_of("not a page") is None
+    assert page_of({"resolved": "a"}).resolved == []
 
 
 # -- lists of facts -----------------------------------------------------------------------------
@@ -86,13 +99,13 @@ def test_sessions_inputs_and_seen_pages_are_bounded():
     assert state.seen == [["p1", 4], ["p4", 7]]
     seen = load(seen=[[f"p{i}", i] for i in range(MAX_PAGES_SEEN + 5)]).seen
     assert len(seen) == MAX_PAGES_SEEN and seen[0] == ["p5", 5]
-    session = SessionState.from_dict({"inputs": list(range(MAX_INPUTS + 4, 0, -1)), "tracks": {"a": 1, "b": "2"},
+    session = session_of({"inputs": list(range(MAX_INPUTS + 4, 0, -1)), "tracks": {"a": 1, "b": "2"},
                                       "client": ["x"], "page": "p", "machine": 1, "scripted": 2})  # fmt: skip
     assert session is not None
     assert session.inputs == [float(t) for t in range(5, MAX_INPUTS + 5)]
     assert session.tracks == {"a": 1} and session.client == {} and session.page is None
     assert session.machine is False and session.scripted == 2
-    assert SessionState.from_dict([]) is None
+    assert session_of([]) is None
 
 
 def test_the_decision_log_keeps_whole_entries_once_newest_last():
@@ -104,7 +117,7 @@ def test_the_decision_log_keeps_whole_entries_once_newest_last():
         {**good, "t": 2, "trigger": "b", "extra": 1},
         {**good, "t": "6"}, {**good, "reasons": "none"}, {k: v for k, v in good.items() if k != "because"}, "junk",
     ]  # fmt: skip
-    session = SessionState.from_dict({"decided": raw})
+    session = session_of({"decided": raw})
     assert session is not None
     assert [(e["t"], e["trigger"], e["url"]) for e in session.decided] == [(2, "b", "/c"), (5, "a", "/c"), (5, "a", "/d")]
     assert "extra" not in session.decided[0]

@@ -9,19 +9,25 @@ independent of both::
 """
 
 from ._build import (
+    BYTECODE_ALLOWANCE,
     DEFAULT_PACKAGES,
+    ENGINE_PATH,
     PACKAGE_MODES,
     PYODIDE_VERSION,
     BuildReport,
     build,
     ensure_built,
+    stored_zip,
+    worth_compiling,
 )
 from ._contract import render_contract_js
 from ._inputs import BuildError, compile_playbook, engine_archive, engine_wheel, fetch_wheels, read_lock
 from ._serve import BundleApp, BundleResponse, bundle_response
 
 __all__ = [
+    "BYTECODE_ALLOWANCE",
     "DEFAULT_PACKAGES",
+    "ENGINE_PATH",
     "PACKAGE_MODES",
     "PYODIDE_VERSION",
     "BuildError",
@@ -37,4 +43,6 @@ __all__ = [
     "fetch_wheels",
     "read_lock",
     "render_contract_js",
+    "stored_zip",
+    "worth_compiling",
 ]

@@ -165,14 +165,14 @@ def python_archives(runtime: Path, archive: bytes, playbook_json: bytes, cache: 
     modules = json.loads(said)["modules"]
     sources = {name: parts.read("source/" + name) for name in modules}
     bytecode = {name: parts.read("bytecode/" + name + "c") for name in modules}
-    compiled = _worth_compiling(sources, bytecode, BYTECODE_ALLOWANCE)
+    compiled = worth_compiling(sources, bytecode, BYTECODE_ALLOWANCE)
     files = {name + "c": bytecode[name] for name in compiled}
     files.update({name: sources[name] for name in modules if name not in compiled})
     engine_files = {name[len("engine/"):]: parts.read(name) for name in parts.namelist() if name.startswith("engine/")}
     return PythonArchives(stored_zip(files), stored_zip(engine_files), modules, compiled)
 
 
-def _worth_compiling(sources: dict[str, bytes], bytecode: dict[str, bytes], allowance: int) -> list[str]:
+def worth_compiling(sources: dict[str, bytes], bytecode: dict[str, bytes], allowance: int) -> list[str]:
     """The modules to ship as bytecode: the most compile work (source bytes) per brotli byte added
     first, while the bytes added stay within ``allowance``. Deterministic: sizes, not timings."""
     added = {name: max(1, len(brotli_bytes(bytecode[name])) - len(brotli_bytes(sources[name]))) for name in sources}

@@ -29,7 +29,7 @@ LONGEST = 8  # code units one entry may cover
 UNCHECKED_HASH = 0b01  # pyc flags: hash-based, not checked against a source
 
 
-def _varint(value: int) -> bytes:
+def varint(value: int) -> bytes:
     out = bytearray()
     while value >= 64:
         out.append(0x40 | (value & 63))
@@ -38,8 +38,8 @@ def _varint(value: int) -> bytes:
     return bytes(out)
 
 
-def _svarint(value: int) -> bytes:
-    return _varint((-value << 1) | 1 if value < 0 else value << 1)
+def svarint(value: int) -> bytes:
+    return varint((-value << 1) | 1 if value < 0 else value << 1)
 
 
 def line_table(code: CodeType) -> bytes:
@@ -55,7 +55,7 @@ def line_table(code: CodeType) -> bytes:
                 out.append(0x80 | (NO_LOCATION << 3) | (length - 1))
                 continue
             out.append(0x80 | (NO_COLUMNS << 3) | (length - 1))
-            out += _svarint(line - previous)
+            out += svarint(line - previous)
             previous = line
     return bytes(out)
 
