@@ -137,13 +137,13 @@ class PythonArchives:
     compiled: list[str]  # those of them that travel as bytecode
 
 
-def python_archives(runtime: Path, archive: bytes, playbook_json: bytes, cache: Path,
-                    lock: dict | None = None, wheels_dir: Path | None = None) -> PythonArchives:  # fmt: skip
+def python_archives(runtime: Path, archive: bytes, playbook_json: bytes, cache: Path, lock: dict | None = None,
+                    wheels_dir: Path | None = None, allowance: int = BYTECODE_ALLOWANCE) -> PythonArchives:  # fmt: skip
     """The standard library archive holding only what Pyodide's start-up and the engine import
     (through Pyodide's package loader too, when the engine comes as wheels with ``lock``), and the
     engine compiled to bytecode."""
     pinned = {name: resources.prebuilt(name) for name in ("python_stdlib.zip", "python_stdlib.json", "engine.zip")}
-    if all(pinned.values()) and resources.checkout() is None:
+    if all(pinned.values()) and resources.checkout() is None and allowance == BYTECODE_ALLOWANCE:
         listed = json.loads(pinned["python_stdlib.json"].read_text())  # type: ignore[union-attr]
         return PythonArchives(pinned["python_stdlib.zip"].read_bytes(), pinned["engine.zip"].read_bytes(),  # type: ignore[union-attr]
                               listed["modules"], listed["compiled"])  # fmt: skip
@@ -165,7 +165,7 @@ def python_archives(runtime: Path, archive: bytes, playbook_json: bytes, cache: 
     modules = json.loads(said)["modules"]
     sources = {name: parts.read("source/" + name) for name in modules}
     bytecode = {name: parts.read("bytecode/" + name + "c") for name in modules}
-    compiled = worth_compiling(sources, bytecode, BYTECODE_ALLOWANCE)
+    compiled = worth_compiling(sources, bytecode, allowance)
     files = {name + "c": bytecode[name] for name in compiled}
     files.update({name: sources[name] for name in modules if name not in compiled})
     engine_files = {name[len("engine/"):]: parts.read(name) for name in parts.namelist() if name.startswith("engine/")}
@@ -210,8 +210,11 @@ def frozen_lock(runtime: Path, wheels: dict[str, Path], engine: tuple[str, bytes
 
 
 def build(out: Path, playbook: Path, *, packages: str = DEFAULT_PACKAGES, browser: Path | None = None,
-          test: bool = False) -> BuildReport:  # fmt: skip
+          test: bool = False, bytecode: int = BYTECODE_ALLOWANCE) -> BuildReport:  # fmt: skip
     """Build the bundle into ``out`` (emptied first) and return the size report.
+
+    ``bytecode``: brotli bytes the standard library's bytecode may add (``BYTECODE_ALLOWANCE``; the
+    benchmark builds a whole-library variant to measure what the allowance leaves on the table).
 
     ``test``: a bundle for site owners' end-to-end suites (see ``tactful.testing``): it accepts
     automated browsers and a chosen arm, says so loudly in the console, and must never be deployed.
@@ -228,7 +231,7 @@ def build(out: Path, playbook: Path, *, packages: str = DEFAULT_PACKAGES, browse
     blobs: dict[str, bytes] = {}
     assets: dict[str, Any] = {"version": __version__, "packages": packages, "test": test}
     if packages == "zip":  # the engine travels as bytecode, compiled by the trace's Pyodide
-        python = python_archives(runtime, archive, playbook_json, cache)
+        python = python_archives(runtime, archive, playbook_json, cache, allowance=bytecode)
         engine_hash = _add_engine(blobs, assets, packages, python.engine, wheels, runtime, cache)
     else:
         engine_hash = _add_engine(blobs, assets, packages, archive, wheels, runtime, cache)
@@ -340,7 +343,8 @@ def playwright_helper() -> bytes:
 HELPER = "testing/tactful-playwright.mjs"
 
 
-def ensure_built(out: Path, playbook: Path | None = None, packages: str = DEFAULT_PACKAGES, test: bool = False) -> Path:
+def ensure_built(out: Path, playbook: Path | None = None, packages: str = DEFAULT_PACKAGES, test: bool = False,
+                 bytecode: int = BYTECODE_ALLOWANCE) -> Path:  # fmt: skip
     """Build unless ``out`` already holds a bundle built from the current sources."""
     playbook = playbook or resources.demo_playbook()
     stamp = out / ".sources"
@@ -350,8 +354,8 @@ def ensure_built(out: Path, playbook: Path | None = None, packages: str = DEFAUL
     if root is not None:
         sources += [p for p in sorted((root / "browser").rglob("*.*js")) if "generated" not in p.parts]
         sources.append(root / "build" / "wheels.lock.json")
-    digest = _dir_hash({str(p): p.read_bytes() for p in sources}) + packages + ("-test" if test else "")
+    digest = _dir_hash({str(p): p.read_bytes() for p in sources}) + packages + ("-test" if test else "") + f"-{bytecode}"
     if not (stamp.exists() and stamp.read_text() == digest and (out / "manifest.json").exists()):
-        build(out, playbook, packages=packages, test=test)
+        build(out, playbook, packages=packages, test=test, bytecode=bytecode)
         stamp.write_text(digest)
     return out
