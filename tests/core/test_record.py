@@ -225,3 +225,74 @@ def test_merging_visits_keeps_this_tabs_page():
     assert fresh.session is not None and fresh.session.page is None  # no page of its own yet
     fresh.merge(load())  # a record without a visit changes nothing
     assert fresh.session is not None and fresh.session.start == 300
+
+
+# -- written out to close the gaps a mutation run found ------------------------------------------------
+
+
+def test_the_stored_dict_is_flat_and_a_copy():
+    state = load(extra_field={"n": 1})
+    state.dismissals = [(1.0, "a")]  # a tuple, as a caller might build a fact
+    stored = state.to_dict()
+    assert "extra" not in stored and stored["extra_field"] == {"n": 1}  # unknown fields sit at the top level
+    assert stored["dismissals"] == [[1.0, "a"]] and isinstance(stored["dismissals"][0], list)
+    state.accepts = [[2.0, "b"]]
+    copied = state.to_dict()
+    copied["accepts"][0][1] = "changed"
+    assert state.accepts == [[2.0, "b"]]
+
+
+def test_facts_of_the_same_millisecond_are_ordered_by_detail():
+    # Two facts within one millisecond sort by their detail, whichever instant was a hair earlier.
+    assert load(leads=[[1.0001, "b"], [1.0004, "a"]]).leads == [[1.0004, "a"], [1.0001, "b"]]
+    assert union([[1.0001, "b"]], [[1.0004, "a"]]) == [[1.0004, "a"], [1.0001, "b"]]
+    assert load(leads=[[2, "x"], [1, "y"]]).leads == [[1.0, "y"], [2.0, "x"]]
+
+
+def test_decisions_a_fraction_of_a_second_apart_are_two():
+    good = {"t": 5, "trigger": "a", "action": "intervene", "reasons": [], "url": "/c", "because": []}
+    session = session_of({"decided": [good, {**good, "t": 5.3}, {**good, "t": 5.0002}]})
+    assert session is not None and [e["t"] for e in session.decided] == [5, 5.3]
+
+
+def test_a_count_another_tab_saw_zero_times_stays_zero():
+    mine = load(session={"start": 1, "tracks": {"a": 2}})
+    mine.merge(load(session={"start": 1, "tracks": {"b": 0}}))
+    assert mine.session is not None and mine.session.tracks == {"a": 2, "b": 0}
+
+
+def test_unreadable_records_say_why():
+    with pytest.raises(StateError, match="must be a mapping"):
+        VisitorState.from_dict(None)
+    with pytest.raises(StateError, match=f"larger than {MAX_RECORD} bytes"):
+        VisitorState.from_bytes(b"\x00" * (MAX_RECORD + 1))
+    with pytest.raises(StateError, match="not msgpack"):
+        VisitorState.from_bytes(b"\xc1")
+
+
+def test_a_newer_builds_fields_survive_with_their_types():
+    # A later build may store binary data, or a map keyed by numbers, in fields this build does not know.
+    state = load(blob=b"\x00\xff", by_hour={9: 2, 17: 1})
+    again = VisitorState.from_bytes(state.to_bytes())
+    assert again.extra["blob"] == b"\x00\xff" and isinstance(again.extra["blob"], bytes)
+    assert again.extra["by_hour"] == {9: 2, 17: 1}
+    assert VisitorState.from_bytes(msgpack.packb({"id": "v", "v": 2, "note": "ü"}, use_bin_type=True)).extra["note"] == "ü"
+
+
+def test_first_and_last_seen_merge_as_the_earliest_and_the_latest():
+    for mine, theirs, first, last in [((30, 50), (20, 60), 20, 60), ((5, None), (None, 7), 5, 7),
+                                      ((None, 9), (4, None), 4, 9), ((None, None), (None, None), None, None)]:  # fmt: skip
+        state = load(first_seen=mine[0], last_seen=mine[1])
+        state.merge(load(first_seen=theirs[0], last_seen=theirs[1]))
+        assert (state.first_seen, state.last_seen) == (first, last), (mine, theirs)
+
+
+def test_a_page_seen_as_far_in_both_records_keeps_its_place():
+    state = load(seen=[["p", 4], ["q", 9]])
+    state.merge(load(seen=[["p", 4]]))
+    assert state.seen == [["p", 4], ["q", 9]]  # not moved to the newest end (where the oldest are evicted first)
+
+
+def test_version_1_counts_of_one_and_of_zero():
+    assert VisitorState.from_dict({"id": "v", "visits": 1}).visits_before == 1
+    assert VisitorState.from_dict({"id": "v", "conversions": 0, "value_total": 5}).conversions == []
