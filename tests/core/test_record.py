@@ -262,7 +262,7 @@ def test_a_count_another_tab_saw_zero_times_stays_zero():
 
 
 def test_unreadable_records_say_why():
-    with pytest.raises(StateError, match="must be a mapping"):
+    with pytest.raises(StateError, match="^a visitor record must be a mapping$"):
         VisitorState.from_dict(None)
     with pytest.raises(StateError, match=f"larger than {MAX_RECORD} bytes"):
         VisitorState.from_bytes(b"\x00" * (MAX_RECORD + 1))
