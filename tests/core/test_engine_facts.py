@@ -284,3 +284,83 @@ def test_a_purchase_at_the_first_instant_of_a_visit_is_that_visits(demo_playbook
 
 def test_no_bot_before_any_visit(demo_playbook):
     assert Engine(demo_playbook, TREATED).is_bot() is False
+
+
+# -- written out to close the gaps a mutation run found ------------------------------------------------
+
+
+def test_each_visitor_sees_the_variant_the_hash_picks(varied):
+    salt, seen = varied.holdout.salt, set()
+    for i in range(8):
+        visitor = f"{i:02d}" + "w" * 30
+        engine = Engine(varied, visitor)
+        if engine.state.arm != TREATMENT:
+            continue
+        open_product(engine, START)
+        (card,) = engine.feed([], now=START + 70)
+        chosen = ["plain", "warm"][fnv1a_32(f"{salt}|{visitor}|cart_exit".encode()) % 2]
+        assert card.variant == chosen == engine.outcome().variant, visitor
+        assert card.message.startswith("Still deciding?") == (chosen == "warm")
+        seen.add(chosen)
+    assert seen == {"plain", "warm"}
+
+
+def test_the_clock_stands_where_the_page_left_it(demo_playbook):
+    fresh = Engine(demo_playbook, TREATED)
+    fresh.feed([], now=0.5)
+    assert fresh.state.clock == 0.5
+    engine = Engine(demo_playbook, TREATED)
+    open_product(engine, 0)
+    engine.feed([{"t": 10, "type": "activity", "p": "closed-page", "n": 1}], now=12)  # a closed page's journal only
+    assert engine.state.clock == 12
+
+
+def test_an_event_of_a_known_page_without_a_number_is_applied(demo_playbook):
+    engine = Engine(demo_playbook, TREATED)
+    open_product(engine, 0)
+    engine.feed([{"t": 5, "type": "activity", "p": "a"}, {"t": 6, "type": "activity", "p": "a"}], now=7)
+    assert engine.state.session.interactions == 3 and engine.skipped == {}
+
+
+def test_a_page_shifted_by_a_clock_that_stepped_back_keeps_its_shift_in_a_new_visit(demo_playbook):
+    engine = Engine(demo_playbook, TREATED)
+    open_product(engine, 0)
+    engine.feed([], now=100)
+    engine.feed([ev(50, "page_view", "b", url="/cart", kind="cart")], now=51)  # this page's clock is 50 s behind
+    page = engine.page
+    assert (page.start, page.shift) == (100.0, 50.0)
+    engine.feed([ev(2000, "track", "b", name="x")], now=2001)  # 1,950 s later on the page's clock: a new visit
+    page = engine.page
+    assert engine.state.session.start == 2050.0
+    assert (page.instance, page.shift, page.start, page.last_interaction) == ("b", 50.0, 2050.0, 2050.0)
+    engine.feed([ev(5000, "track", "gone", name="y")], now=5001)  # after another gap, from a page no longer shown
+    assert engine.page is None
+
+
+def test_a_crossing_exactly_at_the_visits_end_is_decided(demo_source):
+    source = copy.deepcopy(demo_source)
+    cart = next(t for t in source["triggers"] if t["id"] == "cart_exit")
+    cart["when"] = {"all": [{"signal": "cart_items", "op": ">=", "value": 1}, {"signal": "idle_for", "op": ">=", "value": 1800}]}
+    engine = Engine(Playbook.from_dict(source), TREATED)
+    engine.feed([ev(0, "client", user_agent=UA, languages=["en"]), ev(0, "page_view", url="/cart", kind="cart"),
+                 ev(1, "cart", items=1, value=9), ev(2, "activity")], now=3)  # fmt: skip
+    (card,) = engine.feed([], now=4000)  # the last event at 2 s: idle for 1,800 s exactly when the visit ends
+    assert (card.trigger, card.t) == ("cart_exit", 1802)
+
+
+def test_caps_count_what_is_younger_than_their_window(demo_playbook):
+    lim = demo_playbook.limits
+    engine = Engine(demo_playbook, TREATED)
+    week = lim.visitor_window
+    open_product(engine, week - 10)
+    engine.state.interventions = [[0.0, "a"], [5000.0, "b"], [10_000.0, "c"]]
+    engine.state.dismissals = [[20_000.0, "x"], [30_000.0, "y"]]
+
+    def gates(at):
+        return {g["code"] for t in why_not(engine, float(at))["triggers"] if t["trigger"] == "cart_exit" for g in t["gates"]}
+
+    assert "visitor_cap" in gates(week - 1) and "visitor_cap" not in gates(week)  # the first ages out at exactly a week
+    assert "dismissed_too_often" in gates(week)
+    month = lim.dismissal_window
+    engine.feed([], now=20_000 + month - 5)
+    assert "dismissed_too_often" in gates(20_000 + month - 1) and "dismissed_too_often" not in gates(20_000 + month)
