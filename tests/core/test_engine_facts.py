@@ -364,3 +364,24 @@ def test_caps_count_what_is_younger_than_their_window(demo_playbook):
     month = lim.dismissal_window
     engine.feed([], now=20_000 + month - 5)
     assert "dismissed_too_often" in gates(20_000 + month - 1) and "dismissed_too_often" not in gates(20_000 + month)
+
+
+def test_three_variants_follow_the_salted_hash(demo_source):
+    # With two variants FNV-1a's lowest bit decides, and that bit ignores which salt (of the same
+    # parity) was used; three variants read more of the hash, so the salt shows.
+    source = copy.deepcopy(demo_source)
+    cart = next(t for t in source["triggers"] if t["id"] == "cart_exit")
+    cart["variants"] = [{"id": "one"}, {"id": "two"}, {"id": "three"}]
+    playbook = Playbook.from_dict(source)
+    salt, seen = playbook.holdout.salt, set()
+    for i in range(12):
+        visitor = f"{i:02d}" + "t" * 30
+        engine = Engine(playbook, visitor)
+        if engine.state.arm != TREATMENT:
+            continue
+        open_product(engine, START)
+        (card,) = engine.feed([], now=START + 70)
+        chosen = ["one", "two", "three"][fnv1a_32(f"{salt}|{visitor}|cart_exit".encode()) % 3]
+        assert card.variant == chosen == engine.outcome().variant, visitor
+        seen.add(chosen)
+    assert seen == {"one", "two", "three"}
