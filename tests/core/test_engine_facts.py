@@ -289,20 +289,26 @@ def test_no_bot_before_any_visit(demo_playbook):
 # -- written out to close the gaps a mutation run found ------------------------------------------------
 
 
-def test_each_visitor_sees_the_variant_the_hash_picks(varied):
-    salt, seen = varied.holdout.salt, set()
-    for i in range(8):
-        visitor = f"{i:02d}" + "w" * 30
-        engine = Engine(varied, visitor)
+def variants_follow_the_hash(playbook, names, tries, letter):
+    """Each treated visitor's decision, words and beacon carry the variant the salted hash picks."""
+    salt, seen = playbook.holdout.salt, set()
+    for i in range(tries):
+        visitor = f"{i:02d}" + letter * 30
+        engine = Engine(playbook, visitor)
         if engine.state.arm != TREATMENT:
             continue
         open_product(engine, START)
         (card,) = engine.feed([], now=START + 70)
-        chosen = ["plain", "warm"][fnv1a_32(f"{salt}|{visitor}|cart_exit".encode()) % 2]
+        chosen = names[fnv1a_32(f"{salt}|{visitor}|cart_exit".encode()) % len(names)]
         assert card.variant == chosen == engine.outcome().variant, visitor
-        assert card.message.startswith("Still deciding?") == (chosen == "warm")
         seen.add(chosen)
-    assert seen == {"plain", "warm"}
+        if chosen == "warm":
+            assert card.message.startswith("Still deciding?")
+    assert seen == set(names)
+
+
+def test_each_visitor_sees_the_variant_the_hash_picks(varied):
+    variants_follow_the_hash(varied, ["plain", "warm"], 8, "w")
 
 
 def test_the_clock_stands_where_the_page_left_it(demo_playbook):
@@ -372,16 +378,4 @@ def test_three_variants_follow_the_salted_hash(demo_source):
     source = copy.deepcopy(demo_source)
     cart = next(t for t in source["triggers"] if t["id"] == "cart_exit")
     cart["variants"] = [{"id": "one"}, {"id": "two"}, {"id": "three"}]
-    playbook = Playbook.from_dict(source)
-    salt, seen = playbook.holdout.salt, set()
-    for i in range(12):
-        visitor = f"{i:02d}" + "t" * 30
-        engine = Engine(playbook, visitor)
-        if engine.state.arm != TREATMENT:
-            continue
-        open_product(engine, START)
-        (card,) = engine.feed([], now=START + 70)
-        chosen = ["one", "two", "three"][fnv1a_32(f"{salt}|{visitor}|cart_exit".encode()) % 3]
-        assert card.variant == chosen == engine.outcome().variant, visitor
-        seen.add(chosen)
-    assert seen == {"one", "two", "three"}
+    variants_follow_the_hash(Playbook.from_dict(source), ["one", "two", "three"], 12, "t")
