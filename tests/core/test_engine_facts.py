@@ -379,3 +379,24 @@ def test_three_variants_follow_the_salted_hash(demo_source):
     cart = next(t for t in source["triggers"] if t["id"] == "cart_exit")
     cart["variants"] = [{"id": "one"}, {"id": "two"}, {"id": "three"}]
     variants_follow_the_hash(Playbook.from_dict(source), ["one", "two", "three"], 12, "t")
+
+
+def test_a_trigger_scoped_by_url_follows_each_page_the_tab_shows(demo_source):
+    source = copy.deepcopy(demo_source)
+    cart = next(t for t in source["triggers"] if t["id"] == "cart_exit")
+    cart["urls"] = ["/p/mug*"]
+    engine = Engine(Playbook.from_dict(source), TREATED)
+    open_product(engine, 0)  # /p/mug: in
+    assert [d.trigger for d in engine.feed([], now=70)] == ["cart_exit"]
+    engine.feed([ev(80, "page_view", "b", url="/p/cup", kind="product"), ev(81, "activity", "b")], now=82)
+    assert all(d.trigger != "cart_exit" for d in engine.feed([], now=5000))  # /p/cup: out, however long
+
+
+def test_the_visit_log_keeps_two_hundred_characters_of_a_path(demo_playbook):
+    engine = Engine(demo_playbook, TREATED)
+    long_path = "/p/" + "m" * 300
+    engine.feed([ev(0, "client", user_agent=UA, languages=["en"]), ev(0, "page_view", url=long_path + "?q=1", kind="product"),
+                 ev(2, "activity"), ev(3, "cart", items=1, value=20)], now=4)  # fmt: skip
+    engine.feed([], now=70)
+    (entry,) = [e for e in engine.state.session.decided if e["trigger"] == "cart_exit"]
+    assert entry["url"] == long_path[:200]
