@@ -17,11 +17,10 @@ from ._build import (
     BuildReport,
     build,
     ensure_built,
-    stored_zip,
     worth_compiling,
 )
 from ._contract import render_contract_js
-from ._inputs import BuildError, compile_playbook, engine_archive, engine_wheel, fetch_wheels, read_lock
+from ._inputs import BuildError, compile_playbook, engine_archive, engine_wheel, fetch_wheels, read_lock, stored_zip
 from ._serve import BundleApp, BundleResponse, bundle_response
 
 __all__ = [

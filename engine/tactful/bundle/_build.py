@@ -34,7 +34,6 @@ from tactful import __version__, resources
 from tactful.core import Playbook, inventory, inventory_html
 
 from ._inputs import (
-    ZIP_EPOCH,
     BuildError,
     compile_playbook,
     engine_archive,
@@ -43,6 +42,7 @@ from ._inputs import (
     pyodide_runtime,
     read_lock,
     sha256_hex,
+    stored_zip,
 )
 from ._javascript import ASSET_PLACEHOLDER, JavaScriptError, bundle_javascript
 from ._node import run_node
@@ -165,7 +165,10 @@ def python_archives(runtime: Path, archive: bytes, playbook_json: bytes, cache: 
     modules = json.loads(said)["modules"]
     sources = {name: parts.read("source/" + name) for name in modules}
     bytecode = {name: parts.read("bytecode/" + name + "c") for name in modules}
-    compiled = worth_compiling(sources, bytecode, allowance)
+    choice = cache / f"bytecode-choice.{sha256_hex(data)[:16]}.{allowance}.json"  # brotli on every module: seconds
+    if not choice.is_file():
+        choice.write_text(json.dumps(worth_compiling(sources, bytecode, allowance)))
+    compiled = json.loads(choice.read_text())
     files = {name + "c": bytecode[name] for name in compiled}
     files.update({name: sources[name] for name in modules if name not in compiled})
     engine_files = {name[len("engine/"):]: parts.read(name) for name in parts.namelist() if name.startswith("engine/")}
@@ -183,15 +186,6 @@ def worth_compiling(sources: dict[str, bytes], bytecode: dict[str, bytes], allow
             chosen.append(name)
             spent += added[name]
     return sorted(chosen)
-
-
-def stored_zip(files: dict[str, bytes]) -> bytes:
-    """An uncompressed zip of ``files`` in name order, with fixed timestamps: brotli compresses it whole."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as out:
-        for name in sorted(files):
-            out.writestr(zipfile.ZipInfo(name, ZIP_EPOCH), files[name])
-    return buffer.getvalue()
 
 
 def frozen_lock(runtime: Path, wheels: dict[str, Path], engine: tuple[str, bytes], cache: Path) -> dict:

@@ -117,6 +117,11 @@ def engine_sources() -> dict[str, bytes]:
     return files
 
 
+def stored_zip(files: dict[str, bytes]) -> bytes:
+    """An uncompressed zip of ``files`` in name order, with fixed timestamps: brotli compresses it whole."""
+    return _zip(dict(sorted(files.items())), zipfile.ZIP_STORED)
+
+
 def _zip(files: dict[str, bytes], method: int) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", method) as archive:
