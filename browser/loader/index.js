@@ -21,7 +21,11 @@ import { createWidgetBridge } from "./widget_bridge.js";
 // `tactful build` replaces this string with the bundle's asset map (JSON).
 const ASSETS_JSON = "__TACTFUL_ASSETS__";
 const MAX_EXPLAINED = 50;
-const HEARTBEAT_MS = 1000;
+// Time reaches the engine with events, and otherwise only when the engine says a trigger's time
+// threshold is due (`due` in each answer); the heartbeat is a slow safety net, not a tick.
+const HEARTBEAT_MS = 15000;
+const DUE_SLACK_MS = 5; // wake just after the instant, never just before it
+const MAX_WAIT_MS = 3600000;
 const LOCK_LIMIT_MS = 5000; // a worker that does not answer a batch in time gives the record lock back
 
 function builtAssets() {
@@ -90,6 +94,7 @@ function workerHandlers(ctx) {
       journal(ctx);
       if (msg.outcome) ctx.outcome = msg.outcome;
       if (msg.converted) ctx.widget.close(); // bought in this or another tab: nothing stays open
+      wakeAt(ctx, msg.due);
     },
     outcome: (outcome) => { if (outcome) ctx.outcome = outcome; },
     words: (card) => ctx.widget.show(card),
@@ -97,9 +102,19 @@ function workerHandlers(ctx) {
   };
 }
 
+/** Send time (an empty batch) at the page-clock instant `due`, when the engine has one to decide at. */
+function wakeAt(ctx, due) {
+  clearTimeout(ctx.wake);
+  ctx.wake = 0;
+  if (typeof due !== "number" || !isFinite(due) || ctx.state !== true) return;
+  const wait = Math.min(MAX_WAIT_MS, Math.max(0, Math.ceil((due - now()) * 1000)) + DUE_SLACK_MS);
+  ctx.wake = setTimeout(safe(() => { ctx.wake = 0; ctx.batcher.flush(); }), wait);
+}
+
 function disable(ctx, reason) {
   if (ctx.state === false) return;
   ctx.state = false;
+  clearTimeout(ctx.wake);
   ctx.batcher.clear();
   ctx.bridge.stop();
   ctx.settle({ enabled: false, reason });
@@ -203,7 +218,7 @@ function main(script) {
     ctx.push(ctx.clientEvent);
     ctx.push(pageInfo());
     watch(ctx.push, () => onHide(ctx), nowMs());
-    setInterval(safe(ctx.batcher.flush), HEARTBEAT_MS); // the heartbeat: time passes even when nothing happens
+    setInterval(safe(ctx.batcher.flush), HEARTBEAT_MS); // the safety net: time passes even when nothing is due
     const idle = window.requestIdleCallback || ((cb) => setTimeout(cb, 1));
     ctx.startEngine = () => idle(safe(() => boot(ctx), failed), { timeout: 2000 });
     if (/[?&]tactful_debug=1/.test(location.search)) ctx.api.debug();

@@ -53,7 +53,7 @@ async function start(msg) {
     feed: host.feed, state: host.state_b64, outcome: host.outcome_b64, converted: () => host.converted,
     request: host.message_request_b64, readMessage: host.read_message_reply, readToken: host.read_token_reply,
     replyRequest: host.reply_request_b64, readReply: host.read_reply_reply, leadRequest: host.lead_request_b64,
-    tokenRequest: host.token_request_b64, whyNot: host.why_not_json,
+    tokenRequest: host.token_request_b64, whyNot: host.why_not_json, due: host.next_due,
   };
   proxy = createProxy(msg.proxy, call.readToken, call.tokenRequest);
   locale = msg.locale;
@@ -101,7 +101,7 @@ function batch(msg) {
   const changed = events.length > 0 || cards.length > 0 || Boolean(msg.stored);
   const outcome = changed ? call.outcome(proxy.known()) : null;
   post({ type: FROM_WORKER.DECISIONS, seq: msg.seq, decisions: cards, state: changed ? call.state() : null,
-    outcome, converted: call.converted() });
+    outcome, converted: call.converted(), due: call.due() ?? null });
   if (outcome && !proxy.known() && proxy.configured) vouch();
   for (const card of cards) {
     if (card.action === "intervene") words(card).then((decision) => post({ type: FROM_WORKER.WORDS, decision }));

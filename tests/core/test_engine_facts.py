@@ -400,3 +400,49 @@ def test_the_visit_log_keeps_two_hundred_characters_of_a_path(demo_playbook):
     engine.feed([], now=70)
     (entry,) = [e for e in engine.state.session.decided if e["trigger"] == "cart_exit"]
     assert entry["url"] == long_path[:200]
+
+
+# -- when the page should next send time -------------------------------------------------------
+
+
+def test_the_next_due_instant_is_the_pages_next_threshold(demo_playbook):
+    engine = Engine(demo_playbook, TREATED)
+    assert engine.next_due() is None  # no page yet: nothing to wait for
+    open_product(engine, 0)  # a product page opened at 0, last interaction at 2 s, one item in the cart
+    assert engine.next_due() == 30  # product_questions' page_dwell >= 30 flips at 30 s (the rest of it fails)
+    assert engine.feed([], now=30) == [] and engine.next_due() == 62  # then cart_exit: idle_for >= 60 after 2 s
+    (card,) = engine.feed([], now=engine.next_due())  # sending time at exactly that instant decides it
+    assert (card.trigger, card.t) == ("cart_exit", 62)
+    assert engine.next_due() is None  # cart_exit is decided; product_questions has no threshold left
+
+
+def test_an_event_moves_the_next_due_instant(demo_playbook):
+    engine = Engine(demo_playbook, TREATED)
+    open_product(engine, 0)
+    engine.feed([ev(40, "activity")], now=40)
+    assert engine.next_due() == 100  # idle_for restarts at the new interaction
+    engine.feed([ev(41, "visibility", state="hidden")], now=41)
+    assert engine.next_due() == 86  # hidden_for >= 45 comes first now
+
+
+def test_the_next_due_instant_is_on_the_pages_own_clock(demo_playbook):
+    engine = Engine(demo_playbook, TREATED)
+    open_product(engine, 0)
+    engine.feed([], now=100)  # cart_exit decided at 62 on page a
+    engine.feed([ev(50, "page_view", "b", url="/cart", kind="cart"), ev(51, "activity", "b")], now=52)  # 50 s behind
+    assert engine.page.shift == 50.0  # page b's 50 s is the engine's 100 s
+    assert engine.next_due() == 53  # welcome_back_cart's page_dwell >= 3, on page b's own clock
+    assert engine.feed([], now=53) == [] and engine.state.clock == 103  # (one visit only: no welcome back)
+    assert engine.next_due() == 111  # cart_exit, open again on a new page view: idle 60 s after its 51 s
+    (card,) = engine.feed([], now=111)
+    assert (card.trigger, card.t) == ("cart_exit", 161)  # decided at the engine's instant
+
+
+def test_nothing_is_due_after_the_visit_ends(demo_source):
+    source = copy.deepcopy(demo_source)
+    cart = next(t for t in source["triggers"] if t["id"] == "cart_exit")
+    cart["when"] = {"all": [{"signal": "cart_items", "op": ">=", "value": 1}, {"signal": "idle_for", "op": ">=", "value": 1801}]}
+    engine = Engine(Playbook.from_dict(source), TREATED)
+    engine.feed([ev(0, "client", user_agent=UA, languages=["en"]), ev(0, "page_view", url="/cart", kind="cart"),
+                 ev(1, "cart", items=1, value=9), ev(2, "activity")], now=3)  # fmt: skip
+    assert engine.next_due() is None  # 1,803 s is past the visit's end (1,802 s): it would decide nothing

@@ -85,10 +85,11 @@ FROM_WORKER: tuple[BridgeMessage, ...] = (
     BridgeMessage(
         "decisions",
         (("seq", "number"), ("decisions", "Card[]"), ("state", "?string"), ("outcome", "?string"),
-         ("converted", "boolean")),
+         ("converted", "boolean"), ("due", "?number")),
         "the decisions of batch `seq`, the merged visitor record to store and the visit's outcome beacon "
-        "(base64; null after a heartbeat that changed nothing but the clock), and whether the visitor has "
-        "converted (in any tab)",
+        "(base64; null after a heartbeat that changed nothing but the clock), whether the visitor has "
+        "converted (in any tab), and `due`: the page-clock instant (seconds) at which a trigger could next "
+        "be decided with no new event, when the page should send time (null: none due)",
     ),
     BridgeMessage(
         "outcome",

@@ -209,14 +209,34 @@ class Engine:
         session = state.session
         page = session.page if session else None
         if session is not None and page is not None:
-            limit = session.last_t + SESSION_TIMEOUT
-            instants: set[float] = set()
-            for trig in self._open_triggers(page):
-                trig.when.crossings(state, instants)
-            for at in sorted(instants):
-                if (clock is None or at > clock) and at <= target and at <= limit:
-                    self._evaluate(at, decisions)
+            for at in self._instants(session, page, clock):
+                if at > target:
+                    break
+                self._evaluate(at, decisions)
         state.clock = target
+
+    def next_due(self) -> float | None:
+        """The next instant, on the shown page's own clock, at which one of its triggers could be
+        decided with no new event (a time threshold), or None when nothing is due.
+
+        A page needs to send time (an empty batch) only then: the loader sleeps until this
+        instant instead of ticking every second."""
+        state = self.state
+        session = state.session
+        page = session.page if session else None
+        if session is None or page is None:
+            return None
+        for at in self._instants(session, page, state.clock):
+            return at - page.shift
+        return None
+
+    def _instants(self, session: SessionState, page: PageState, after: float | None) -> list[float]:
+        """The page's threshold instants after ``after`` and within the session, in order."""
+        limit = session.last_t + SESSION_TIMEOUT
+        instants: set[float] = set()
+        for trig in self._open_triggers(page):
+            trig.when.crossings(self.state, instants)
+        return sorted(at for at in instants if (after is None or at > after) and at <= limit)
 
     def _open_triggers(self, page: PageState) -> list[Trigger]:
         url, path = self._path

@@ -90,6 +90,10 @@ class Host:
         decisions = self.engine.feed(events[:MAX_BATCH], now)
         return json.dumps([self._widget(d) for d in decisions])
 
+    def next_due(self) -> float | None:
+        """When the page should next send time with no event (its clock's seconds), or None."""
+        return self.engine.next_due()
+
     def merge(self, stored_b64: str) -> bool:
         """Merge a stored record into this engine's state; False (and a note) when it is unreadable."""
         try:
