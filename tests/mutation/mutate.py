@@ -30,7 +30,7 @@ ALL = ["src/tactful/core/*", "src/tactful/proxy/_guard.py", "src/tactful/proxy/_
        "src/tactful/proxy/_sqlite.py", "src/tactful/proxy/_protect.py"]  # fmt: skip
 FAST_TESTS = ["tests/core/test_bots.py", "tests/core/test_holdout.py", "tests/core/test_golden.py", "tests/proxy/test_guard.py"]
 # (test_purity inspects the modules' own namespaces, which mutmut's trampolines add to: not a mutant test)
-TESTS = [*(f"tests/core/{name}" for name in ("test_bots.py", "test_conditions.py", "test_events.py", "test_golden.py", "test_holdout.py",
+TESTS = [*(f"tests/core/{name}" for name in ("test_bots.py", "test_conditions.py", "test_event_fields.py", "test_events.py", "test_golden.py", "test_holdout.py",
                                               "test_host.py", "test_inventory.py", "test_lint.py", "test_live_page.py",
                                               "test_engine_facts.py", "test_pagefacts.py", "test_playbook.py", "test_playbook_fields.py", "test_properties.py", "test_record.py",
                                               "test_state.py", "test_tabs.py", "test_why_not.py", "test_wire.py")),
