@@ -8,7 +8,7 @@ import copy
 
 import pytest
 
-from tactful.core import HOLDOUT, TREATMENT, Engine, Playbook, VisitorState, fnv1a_32, why_not
+from tactful.core import HOLDOUT, TREATMENT, Engine, Playbook, VisitorState, fnv1a_32, holdout_bucket, mix32, why_not
 
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36"
 TREATED = "809d4580aaed41565abc38d58f77f840"
@@ -290,8 +290,10 @@ def test_no_bot_before_any_visit(demo_playbook):
 
 
 def variants_follow_the_hash(playbook, names, tries, letter):
-    """Each treated visitor's decision, words and beacon carry the variant the salted hash picks."""
+    """Each treated visitor's decision, words and beacon carry the variant the salted hash picks
+    (version 2 of the hash: FNV-1a through MurmurHash3's finaliser)."""
     salt, seen = playbook.holdout.salt, set()
+    mixed = playbook.holdout.hash_version == 2
     for i in range(tries):
         visitor = f"{i:02d}" + letter * 30
         engine = Engine(playbook, visitor)
@@ -299,7 +301,8 @@ def variants_follow_the_hash(playbook, names, tries, letter):
             continue
         open_product(engine, START)
         (card,) = engine.feed([], now=START + 70)
-        chosen = names[fnv1a_32(f"{salt}|{visitor}|cart_exit".encode()) % len(names)]
+        hashed = fnv1a_32(f"{salt}|{visitor}|cart_exit".encode())
+        chosen = names[(mix32(hashed) if mixed else hashed) % len(names)]
         assert card.variant == chosen == engine.outcome().variant, visitor
         seen.add(chosen)
         if chosen == "warm":
@@ -446,3 +449,19 @@ def test_nothing_is_due_after_the_visit_ends(demo_source):
     engine.feed([ev(0, "client", user_agent=UA, languages=["en"]), ev(0, "page_view", url="/cart", kind="cart"),
                  ev(1, "cart", items=1, value=9), ev(2, "activity")], now=3)  # fmt: skip
     assert engine.next_due() is None  # 1,803 s is past the visit's end (1,802 s): it would decide nothing
+
+
+# -- hash version 2 ----------------------------------------------------------------------------------
+
+
+def test_hash_version_two_draws_the_arm_and_the_variant(demo_source):
+    source = copy.deepcopy(demo_source)
+    source["holdout"]["hash_version"] = 2
+    cart = next(t for t in source["triggers"] if t["id"] == "cart_exit")
+    cart["variants"] = [{"id": "plain"}, {"id": "warm", "message": "Still deciding? {percent}% off with {code}."}]
+    mixed = Playbook.from_dict(source)
+    # A visitor held out under version 1 and treated under version 2 (bucket 0.0183 -> above 0.10).
+    assert holdout_bucket("demo-shop", "v17", 1) < 0.10 <= holdout_bucket("demo-shop", "v17", 2)
+    assert Engine(mixed, "v17").state.arm == TREATMENT
+    assert Engine(Playbook.from_dict(demo_source), "v17").state.arm == HOLDOUT
+    variants_follow_the_hash(mixed, ["plain", "warm"], 10, "m")

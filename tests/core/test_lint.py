@@ -138,3 +138,16 @@ def test_never_fires_agrees_with_trying_every_value_that_matters(demo_source, si
         if flagged == can_hold(signal, case):
             wrong.append((case, flagged))
     assert not wrong, wrong[:5]
+
+
+def test_variants_on_two_triggers_need_hash_version_two(demo_source):
+    source = copy.deepcopy(demo_source)
+    source["triggers"][0]["variants"] = [{"id": "a"}, {"id": "b"}]
+    assert messages(Playbook.from_dict(source)) == []  # one trigger with variants: nothing to tie
+    source["triggers"][1]["variants"] = [{"id": "c"}, {"id": "d"}]
+    assert messages(Playbook.from_dict(source)) == [
+        "holdout.hash_version: cart_exit and pricing_compare have variants: under hash version 1 a visitor's "
+        "variant of one decides their variant of the others (FNV-1a's low bits); set hash_version = 2 before "
+        "their experiment starts (it reassigns every visitor)"]  # fmt: skip
+    source["holdout"]["hash_version"] = 2
+    assert messages(Playbook.from_dict(source)) == []

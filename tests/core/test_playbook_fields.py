@@ -144,3 +144,13 @@ def test_a_variants_words_have_their_own_limits(demo_source):
         "triggers[0].variants[0].message": "must be a string of at most 600 characters",
         "triggers[0].variants[1].title": "must be a string of at most 120 characters",
     }  # fmt: skip
+
+
+def test_the_hash_version_is_one_or_two(demo_source):
+    source = copy.deepcopy(demo_source)
+    source["holdout"]["hash_version"] = 2
+    assert Playbook.from_dict(source).holdout.hash_version == 2
+    source["holdout"]["hash_version"] = 3
+    assert problems(source) == {"holdout.hash_version": "must be a whole number from 1 to 2"}
+    del source["holdout"]["hash_version"]
+    assert Playbook.from_dict(source).holdout.hash_version == 1  # a running experiment is never reshuffled

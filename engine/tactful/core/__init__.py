@@ -26,7 +26,7 @@ from ._errors import (
 )
 from ._events import EVENT_TYPES, PAGE_KINDS, Event, clean_event
 from ._explain import utc_text, why_not
-from ._holdout import HOLDOUT, TREATMENT, assign_arm, fnv1a_32, holdout_bucket
+from ._holdout import HOLDOUT, TREATMENT, assign_arm, fnv1a_32, holdout_bucket, mix32
 from ._host import Host
 from ._inventory import CONSENT_MODES, REQUESTS, SERVER_RECORDS, STORAGE, STORAGE_NAMES, inventory
 from ._inventory import render_html as inventory_html
@@ -115,6 +115,7 @@ __all__ = [
     "encode",
     "fnv1a_32",
     "holdout_bucket",
+    "mix32",
     "inventory",
     "inventory_html",
     "inventory_text",

@@ -132,7 +132,8 @@ class Engine:
         since = session.start
         held = _since(state.interventions, since)
         first = self.playbook.trigger(held[0][1]) if held else None
-        variant = first.variant_for(self.playbook.holdout.salt, state.id) if first else None
+        hold = self.playbook.holdout
+        variant = first.variant_for(hold.salt, state.id, hold.hash_version) if first else None
         conversions = _since(state.conversions, since)
         return OutcomeBeacon(
             visitor=state.id[:64],
@@ -428,7 +429,8 @@ class Engine:
         action = SUPPRESS if reasons else INTERVENE
         if action == INTERVENE:
             reasons = [f"signal:{name}" for name in trig.when.satisfied(state, at)]
-        variant = trig.variant_for(self.playbook.holdout.salt, state.id)
+        hold = self.playbook.holdout
+        variant = trig.variant_for(hold.salt, state.id, hold.hash_version)
         offer = trig.offer_of(variant)
         return Decision(
             t=at,

@@ -11,7 +11,8 @@ cannot run; the linter warns about what runs but is wrong or unwise:
 * a discount larger than the guide's "small discount";
 * a trigger on home or category pages (barely worth firing, costly in annoyance),
   except a welcome back, which greets a returning cart wherever the visitor lands;
-* a dismissal cooldown shorter than a day (err toward patience).
+* a dismissal cooldown shorter than a day (err toward patience);
+* variants on two or more triggers under holdout hash version 1, which ties them together.
 
 ``tactful check`` prints them; ``tactful check --strict`` makes any of them exit 2.
 """
@@ -62,6 +63,11 @@ def lint(playbook: Playbook) -> list[Finding]:
     if playbook.limits.cooldown < MIN_COOLDOWN:
         findings.append(Finding("limits.cooldown", f"{playbook.limits.cooldown:g} s of quiet after a dismissal is less "
                                                    "than a day: too short and you nag"))  # fmt: skip
+    varied = [t.id for t in sorted(playbook.triggers, key=lambda t: order.get(t.id, 0)) if t.variants]  # as written
+    if len(varied) > 1 and playbook.holdout.hash_version == 1:
+        findings.append(Finding("holdout.hash_version", f"{' and '.join(varied)} have variants: under hash version 1 "
+                                "a visitor's variant of one decides their variant of the others (FNV-1a's low bits); "
+                                "set hash_version = 2 before their experiment starts (it reassigns every visitor)"))  # fmt: skip
     return findings
 
 

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 from ._conditions import Condition, compile_condition
 from ._errors import PlaybookError
 from ._events import PAGE_KINDS
-from ._holdout import fnv1a_32
+from ._holdout import HASH_VERSIONS, stable_hash
 from ._pagefacts import FACT_ID
 
 PLAYBOOK_VERSION = 1
@@ -130,12 +130,13 @@ class Trigger:
             return False
         return not self._url_res or any(rx.match(path) for rx in self._url_res)
 
-    def variant_for(self, salt: str, visitor_id: str) -> Variant | None:
+    def variant_for(self, salt: str, visitor_id: str, hash_version: int = 1) -> Variant | None:
         """The visitor's variant of this trigger: a stable hash of (salt, visitor, trigger), so it
-        sticks across visits and tabs and is independent of the holdout's hash."""
+        sticks across visits and tabs. Under hash version 2 it is also independent of the visitor's
+        variants of other triggers (see ``_holdout``)."""
         if not self.variants:
             return None
-        return self.variants[fnv1a_32(f"{salt}|{visitor_id}|{self.id}".encode()) % len(self.variants)]
+        return self.variants[stable_hash(f"{salt}|{visitor_id}|{self.id}", hash_version) % len(self.variants)]
 
     def offer_of(self, variant: Variant | None) -> Offer | None:
         return variant.offer if variant is not None and variant.offer is not None else self.offer
@@ -391,7 +392,7 @@ class _Validator:
         holdout = Holdout(
             fraction=self.number(raw, "holdout", "fraction", 0.10, 0.0, 0.5),
             salt=self.text(raw, "holdout", "salt", site, 200) or site,
-            hash_version=self.integer(raw, "holdout", "hash_version", 1, 1, 1),
+            hash_version=self.integer(raw, "holdout", "hash_version", 1, 1, max(HASH_VERSIONS)),
             force=self.flag(raw, "holdout", "force"),
         )
         if holdout.fraction == 0 and not holdout.force:
