@@ -346,13 +346,19 @@ def test_a_page_shifted_by_a_clock_that_stepped_back_keeps_its_shift_in_a_new_vi
     assert engine.page is None
 
 
-def test_a_crossing_exactly_at_the_visits_end_is_decided(demo_source):
+def still_on_the_cart(demo_source, idle):
+    """cart_exit on stillness alone (``idle`` seconds), on a cart page whose last interaction is at 2 s."""
     source = copy.deepcopy(demo_source)
     cart = next(t for t in source["triggers"] if t["id"] == "cart_exit")
-    cart["when"] = {"all": [{"signal": "cart_items", "op": ">=", "value": 1}, {"signal": "idle_for", "op": ">=", "value": 1800}]}
+    cart["when"] = {"all": [{"signal": "cart_items", "op": ">=", "value": 1}, {"signal": "idle_for", "op": ">=", "value": idle}]}
     engine = Engine(Playbook.from_dict(source), TREATED)
     engine.feed([ev(0, "client", user_agent=UA, languages=["en"]), ev(0, "page_view", url="/cart", kind="cart"),
                  ev(1, "cart", items=1, value=9), ev(2, "activity")], now=3)  # fmt: skip
+    return engine
+
+
+def test_a_crossing_exactly_at_the_visits_end_is_decided(demo_source):
+    engine = still_on_the_cart(demo_source, 1800)
     (card,) = engine.feed([], now=4000)  # the last event at 2 s: idle for 1,800 s exactly when the visit ends
     assert (card.trigger, card.t) == ("cart_exit", 1802)
 
@@ -442,12 +448,7 @@ def test_the_next_due_instant_is_on_the_pages_own_clock(demo_playbook):
 
 
 def test_nothing_is_due_after_the_visit_ends(demo_source):
-    source = copy.deepcopy(demo_source)
-    cart = next(t for t in source["triggers"] if t["id"] == "cart_exit")
-    cart["when"] = {"all": [{"signal": "cart_items", "op": ">=", "value": 1}, {"signal": "idle_for", "op": ">=", "value": 1801}]}
-    engine = Engine(Playbook.from_dict(source), TREATED)
-    engine.feed([ev(0, "client", user_agent=UA, languages=["en"]), ev(0, "page_view", url="/cart", kind="cart"),
-                 ev(1, "cart", items=1, value=9), ev(2, "activity")], now=3)  # fmt: skip
+    engine = still_on_the_cart(demo_source, 1801)
     assert engine.next_due() is None  # 1,803 s is past the visit's end (1,802 s): it would decide nothing
 
 

@@ -9,16 +9,11 @@ import json
 from pathlib import Path
 
 import pytest
+from test_playbook import problems  # every problem, by field path
 
 from tactful.core import Playbook, PlaybookError, load_playbook
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def problems(source) -> dict[str, str]:
-    with pytest.raises(PlaybookError) as info:
-        Playbook.from_dict(source)
-    return dict(info.value.problems)
 
 
 def with_variants(demo_source, variants, **offers):
