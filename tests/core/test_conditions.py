@@ -151,3 +151,29 @@ def test_the_largest_values_are_allowed(demo_source):
     leaves = [{"signal": "scroll_depth", "value": 0.1}, {"signal": "cart_value", "value": 1e9},
               {"signal": "cart_value", "op": ">", "value": -1e9}]  # fmt: skip
     assert probe_playbook(demo_source, leaves).trigger("probe") is not None
+
+
+def test_a_time_signal_not_running_reads_as_zero(demo_source):
+    # A visible page has no hidden_for running: "hidden_for >= 1" is false, "idle_for"... runs.
+    leaves = [{"signal": "scroll_depth", "value": 0.1}, {"any": [{"signal": "hidden_for", "op": ">=", "value": 1},
+                                                                 {"signal": "hidden_for", "op": "<", "value": 1}]}]  # fmt: skip
+    engine = Engine(probe_playbook(demo_source, leaves), TREATED)
+    engine.feed([{"t": 0, "type": "page_view", "url": "/p/mug", "kind": "product", "p": "z", "n": 1}], now=0)
+    report = probe(engine, 0.5)
+    assert [(c["now"], c["holds"]) for c in report["conditions"][1:]] == [(None, False), (None, True)]
+
+
+def test_the_reasons_of_a_nested_tree_name_the_behaviour_that_held(demo_source):
+    # any[ all[ scroll_depth, any[ idle_for, exit_intent ] ], hovers ]: the path that held gives the reasons.
+    tree = [{"any": [{"all": [{"signal": "scroll_depth", "value": 0.5},
+                              {"any": [{"signal": "idle_for", "value": 3}, {"signal": "exit_intent"}]}]},
+                     {"signal": "hovers", "target": "tier:*", "value": 5}]}]  # fmt: skip
+    engine = Engine(probe_playbook(demo_source, tree), TREATED)
+    decided = engine.feed([
+        {"t": 0, "type": "client", "user_agent": UA, "languages": ["en"], "p": "z", "n": 1},
+        {"t": 0, "type": "page_view", "url": "/p/mug", "kind": "product", "p": "z", "n": 2},
+        {"t": 0.5, "type": "activity", "p": "z", "n": 3},  # a hand on the page: not a bot
+        {"t": 1, "type": "scroll", "depth": 0.6, "p": "z", "n": 4},
+    ], now=10)  # fmt: skip
+    (probe_card,) = [d for d in decided if d.trigger == "probe"]
+    assert (probe_card.t, probe_card.action, probe_card.reasons) == (4.0, "intervene", ("signal:scroll_depth",))
