@@ -128,6 +128,7 @@ def problems_of(demo_source, when) -> dict[str, str]:
     ({"any": [{"signal": "exit_intent"}], "colour": 1}, {".colour": "unknown field"}),
     ({"any": [{"signal": "exit_intent"}, 5]}, {".any[1]": "must be a table with `all`, `any` or `signal`"}),
     ({"signal": 5}, {".signal": "unknown signal 5; known: " + ", ".join(SIGNALS)}),
+    ({"signal": ["idle_for"]}, {".signal": "unknown signal ['idle_for']; known: " + ", ".join(SIGNALS)}),
     ({"signal": "cart_items", "target": "x"}, {".target": "unknown field for signal 'cart_items'"}),
     ({"signal": "cart_items", "op": "=>"}, {".op": "must be one of >=, >, <=, <, ==, !="}),
     ({"signal": "idle_for", "op": "=="}, {".op": "time signal 'idle_for' supports only >=, <, <="}),
