@@ -25,7 +25,6 @@ const MAX_EXPLAINED = 50;
 // threshold is due (`due` in each answer); the heartbeat is a slow safety net, not a tick.
 const HEARTBEAT_MS = 15000;
 const DUE_SLACK_MS = 5; // wake just after the instant, never just before it
-const MAX_WAIT_MS = 3600000;
 const LOCK_LIMIT_MS = 5000; // a worker that does not answer a batch in time gives the record lock back
 
 function builtAssets() {
@@ -102,19 +101,18 @@ function workerHandlers(ctx) {
   };
 }
 
-/** Send time (an empty batch) at the page-clock instant `due`, when the engine has one to decide at. */
+/**
+ * Send time (an empty batch) at the page-clock instant `due`, when the engine has one to decide at.
+ * (Never far: the engine names no instant past the visit's end, 30 minutes after its last event.)
+ */
 function wakeAt(ctx, due) {
   clearTimeout(ctx.wake);
-  ctx.wake = 0;
-  if (typeof due !== "number" || !isFinite(due) || ctx.state !== true) return;
-  const wait = Math.min(MAX_WAIT_MS, Math.max(0, Math.ceil((due - now()) * 1000)) + DUE_SLACK_MS);
-  ctx.wake = setTimeout(safe(() => { ctx.wake = 0; ctx.batcher.flush(); }), wait);
+  if (due > 0) ctx.wake = setTimeout(safe(ctx.batcher.flush), (due - now()) * 1000 + DUE_SLACK_MS);
 }
 
 function disable(ctx, reason) {
   if (ctx.state === false) return;
   ctx.state = false;
-  clearTimeout(ctx.wake);
   ctx.batcher.clear();
   ctx.bridge.stop();
   ctx.settle({ enabled: false, reason });
