@@ -48,7 +48,7 @@ def mix32(h: int) -> int:
     return h
 
 
-def stable_hash(text: str, version: int = 1) -> int:
+def stable_hash(text: str, version: int) -> int:
     """The versioned 32-bit hash of ``text`` (UTF-8) that holdout and variants are drawn from."""
     if version not in HASH_VERSIONS:
         raise HashVersionError(f"unknown holdout hash version {version!r}; known: {HASH_VERSIONS}")
