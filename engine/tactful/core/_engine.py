@@ -227,9 +227,8 @@ class Engine:
         page = session.page if session else None
         if session is None or page is None:
             return None
-        for at in self._instants(session, page, state.clock):
-            return at - page.shift
-        return None
+        instants = self._instants(session, page, state.clock)
+        return instants[0] - page.shift if instants else None
 
     def _instants(self, session: SessionState, page: PageState, after: float | None) -> list[float]:
         """The page's threshold instants after ``after`` and within the session, in order."""

@@ -47,7 +47,8 @@ def lint(playbook: Playbook) -> list[Finding]:
     raw = playbook.source.get("triggers", [])
     order = {t.get("id"): i for i, t in enumerate(raw) if isinstance(t, dict)}
     findings: list[Finding] = []
-    for trig in sorted(playbook.triggers, key=lambda t: order.get(t.id, 0)):
+    written = sorted(playbook.triggers, key=lambda t: order.get(t.id, 0))  # in the author's order
+    for trig in written:
         path = f"triggers[{order.get(trig.id, 0)}]"
         findings += _never_fires(trig.when, f"{path}.when")
         findings += _unreachable_urls(playbook, trig, path)
@@ -63,7 +64,7 @@ def lint(playbook: Playbook) -> list[Finding]:
     if playbook.limits.cooldown < MIN_COOLDOWN:
         findings.append(Finding("limits.cooldown", f"{playbook.limits.cooldown:g} s of quiet after a dismissal is less "
                                                    "than a day: too short and you nag"))  # fmt: skip
-    varied = [t.id for t in sorted(playbook.triggers, key=lambda t: order.get(t.id, 0)) if t.variants]  # as written
+    varied = [t.id for t in written if t.variants]
     if len(varied) > 1 and playbook.holdout.hash_version == 1:
         findings.append(Finding("holdout.hash_version", f"{' and '.join(varied)} have variants: under hash version 1 "
                                 "a visitor's variant of one decides their variant of the others (FNV-1a's low bits); "
