@@ -120,8 +120,10 @@ def test_concurrent_requests_never_overshoot_the_spend_cap(make_proxy):
     fake = FakeModel("anthropic")
     fake.usage = (400, 120)  # each call really costs 0.0004 + 0.0006 = 0.001 USD at the haiku price
     cap = 0.01
+    # A long keep-alive: on a loaded machine a pooled connection can sit idle past the 5 s default
+    # and be closed by the server as the client reuses it (a ReadError that says nothing of spend).
     proxy = make_proxy(**{**model_overrides(fake), "daily_usd": cap, "cache_entries": 0, "timeout": 5.0,
-                          "ip_per_minute": 1e9, "visitor_per_minute": 1e9})  # fmt: skip
+                          "ip_per_minute": 1e9, "visitor_per_minute": 1e9, "idle_timeout": 120.0})  # fmt: skip
     token = proxy.token()
     body = msgpack.packb({**CART, "token": token})
 
