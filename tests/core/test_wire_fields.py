@@ -177,3 +177,23 @@ def test_the_words_request_carries_what_the_privacy_level_allows():
         None, None, "en-GB", "tok", "cart10")  # fmt: skip
     context = message_request(decision, "context", locale="en_GB", product="m" * 200, category="", token=None)
     assert (context.product, context.category, context.locale) == ("m" * 120, None, None)
+    varied = Decision(**{**decision.to_dict(), "reasons": ("signal:cart_items",), "variant": "b", "page_kind": "product"})
+    asked = message_request(varied, "context", product="Blue mug", category="c" * 121)
+    assert (asked.trigger, asked.kind, asked.page_kind, asked.variant, asked.category) == (
+        "cart_exit", "discount", "product", "b", "c" * 120)  # fmt: skip
+    assert message_request(decision, "context").variant is None
+
+
+def test_a_decision_in_json_names_every_field_and_omits_only_an_absent_offer_or_variant():
+    # `tactful replay` writes this form, and the widget's card is built from it.
+    decision = Decision(t=2.5, action="suppress", trigger="t1", kind="lead", arm="holdout", reasons=("holdout",),
+                        eligible=True, page_kind="article", message="Hello")  # fmt: skip
+    assert decision.to_dict() == {"t": 2.5, "action": "suppress", "trigger": "t1", "kind": "lead", "arm": "holdout",
+                                  "reasons": ["holdout"], "eligible": True, "page_kind": "article", "message": "Hello"}  # fmt: skip
+    with_both = Decision(**{**decision.to_dict(), "reasons": (), "offer": "o", "variant": "a"}).to_dict()
+    assert (with_both["offer"], with_both["variant"], with_both["reasons"]) == ("o", "a", [])
+
+
+def test_a_turn_history_goes_out_as_lists():
+    out = ReplyRequest(trigger="q", text="hi", page_kind="product", history=(("visitor", "a"), ("agent", "b"))).to_dict()
+    assert out["history"] == [["visitor", "a"], ["agent", "b"]] and all(type(turn) is list for turn in out["history"])

@@ -33,7 +33,7 @@ from ._inventory import render_html as inventory_html
 from ._inventory import render_text as inventory_text
 from ._lint import Finding, lint
 from ._pagefacts import facts_from_jsonld
-from ._playbook import WIDGET_KINDS, Offer, Playbook, Trigger, load_playbook
+from ._playbook import WIDGET_KINDS, Offer, Playbook, Trigger, load_playbook, url_path
 from ._replay import LineProblem, Replay, Row, replay_lines
 from ._state import SESSION_TIMEOUT, STATE_VERSION, VisitorState
 from ._wire import (
@@ -124,5 +124,6 @@ __all__ = [
     "load_playbook",
     "message_request",
     "replay_lines",
+    "url_path",
     "why_not",
 ]

@@ -21,7 +21,6 @@ import re
 from dataclasses import dataclass, field
 from fnmatch import translate
 from typing import Any
-from urllib.parse import urlsplit
 
 from ._conditions import Condition, compile_condition
 from ._errors import PlaybookError
@@ -216,13 +215,26 @@ class Playbook:
         return json.dumps(source, sort_keys=True, separators=(",", ":"))
 
 
+_C0_OR_SPACE = "".join(map(chr, range(33)))
+_SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.")
+
+
 def url_path(url: str) -> str:
-    """The path of a URL or of an already bare path; never raises."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    return parts.path or "/"
+    """The path of a URL or of an already bare path ("/" when it has none); never raises.
+
+    The path ``urllib.parse.urlsplit`` finds (the tests hold the two to the same answers), split
+    here so that the browser's start-up need not compile urllib.parse and the ipaddress module
+    it imports (about 90 ms of a cold start in Pyodide). Unlike urlsplit, a malformed host (an
+    unclosed IPv6 bracket) does not make the whole URL the path: the path after it is kept.
+    """
+    url = url.lstrip(_C0_OR_SPACE).replace("\t", "").replace("\r", "").replace("\n", "")
+    scheme, colon, rest = url.partition(":")
+    if colon and scheme[:1].isalpha() and all(c in _SCHEME_CHARS for c in scheme):  # a letter, then letters, digits, + - .
+        url = rest
+    if url[:2] == "//":  # an authority (host) comes first: the path starts at the first / ? or # after it
+        ends = [i for i in (url.find(c, 2) for c in "/?#") if i >= 0]
+        url = url[min(ends) :] if ends else ""
+    return url.split("#", 1)[0].split("?", 1)[0] or "/"
 
 
 def load_playbook(text: str, fmt: str = "toml") -> Playbook:
