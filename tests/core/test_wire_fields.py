@@ -158,6 +158,14 @@ def test_the_bodys_size_and_shape_are_bounded():
         decode(MessageRequest, msgpack.packb({**MESSAGE, **{f"k{i}": 1 for i in range(30)}}))  # 34 keys
     with pytest.raises(WireError, match="not valid msgpack"):
         decode(MessageRequest, msgpack.packb({**MESSAGE, "product": b"bytes"}, use_bin_type=True))
+    # Binary and extension values are refused by the parser itself from one byte of payload (no field
+    # takes them); empty ones get through it and are refused as the field's wrong type.
+    for value in (b"x", msgpack.ExtType(1, b"x")):
+        with pytest.raises(WireError, match="not valid msgpack"):
+            decode(MessageRequest, msgpack.packb({**MESSAGE, "product": value}, use_bin_type=True))
+    for value in (b"", msgpack.ExtType(1, b"")):
+        with pytest.raises(WireError, match="^product: must be a non-empty string"):
+            decode(MessageRequest, msgpack.packb({**MESSAGE, "product": value}, use_bin_type=True))
     with pytest.raises(WireError, match="not valid msgpack"):
         decode(MessageRequest, msgpack.packb({**MESSAGE, 1: "x"}))  # keys must be strings
 
