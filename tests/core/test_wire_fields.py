@@ -155,7 +155,9 @@ def test_the_bodys_size_and_shape_are_bounded():
     with pytest.raises(WireError, match="not valid msgpack"):
         decode(ReplyRequest, msgpack.packb({**REPLY, "history": [["agent", "x"]] * 65}))  # 65 items: not even read
     with pytest.raises(WireError, match="not valid msgpack"):
-        decode(MessageRequest, msgpack.packb({**MESSAGE, **{f"k{i}": 1 for i in range(30)}}))  # 34 keys
+        decode(MessageRequest, msgpack.packb({**MESSAGE, **{f"k{i}": 1 for i in range(29)}}))  # 33 keys
+    with pytest.raises(WireError, match="unknown field"):  # 32 keys are read, and the unknown ones named
+        decode(MessageRequest, msgpack.packb({**MESSAGE, **{f"k{i}": 1 for i in range(28)}}))
     with pytest.raises(WireError, match="not valid msgpack"):
         decode(MessageRequest, msgpack.packb({**MESSAGE, "product": b"bytes"}, use_bin_type=True))
     # Binary and extension values are refused by the parser itself from one byte of payload (no field
