@@ -89,3 +89,17 @@ def test_the_inventory_reads_as_reviewed():
     assert inventory_text(inventory("context")) == (docs / "context.txt").read_text()
     assert inventory_text(inventory("minimal", honor_gpc=False)) == (docs / "minimal-no-gpc.txt").read_text()
     assert inventory_html(inventory("minimal")) == (docs / "minimal.html").read_text()
+
+
+def test_the_inventory_defaults_to_the_minimal_level_and_names_each_requests_consent_modes():
+    data = inventory()
+    assert (data["privacy_level"], data["honor_gpc"]) == ("minimal", True)
+    assert data["requests"] == inventory("minimal")["requests"]
+    # No request goes out before consent (`required` sends nothing); each says in which modes it does.
+    assert {r["path"]: r["modes"] for r in data["requests"]} == {
+        path: ["granted", "session"] for path in ("/v1/token", "/v1/message", "/v1/reply", "/v1/lead", "/v1/outcome")}
+
+
+def test_the_page_says_whether_global_privacy_control_is_honoured():
+    assert "Global Privacy Control honoured." in inventory_html(inventory())
+    assert "Global Privacy Control not honoured." in inventory_html(inventory(honor_gpc=False))

@@ -60,11 +60,17 @@ class Replay:
         return engine
 
     def feed(self, visitor: str, events: list[Any], now: float | None = None) -> list[Decision]:
-        """Feed ``visitor``'s events; ``now`` defaults to the latest event time (or the clock)."""
+        """Feed ``visitor``'s events; ``now`` defaults to the latest event time, as the page that sent
+        them would stamp its batch (without one, the instant the engine is at: no time passes).
+
+        ``now`` is on the page's clock, like event times: the engine maps it through the page's
+        shift (a wall clock stepped between pages), so the engine's own clock is never mixed in.
+        """
         engine = self.engine(visitor)
         if now is None:
             times = [e["t"] for e in events if isinstance(e, dict) and _finite(e.get("t"))]
-            now = max([*times, engine.state.clock or 0.0])
+            shift = engine.page.shift if engine.page else 0.0
+            now = max(times) if times else (engine.state.clock or 0.0) - shift
         return engine.feed(events, now)
 
     def reload(self, visitor: str) -> Engine:
