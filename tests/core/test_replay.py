@@ -103,3 +103,13 @@ def test_the_default_instant_is_on_the_pages_clock_as_the_browser_stamps_it(demo
     assert engine.state.clock == 102.0
     replay.feed("v", [], now=12.5)  # an explicit instant is on the page's clock too
     assert engine.state.clock == 103.5
+
+
+def test_a_new_visitor_fed_no_time_stays_at_the_start_and_a_reload_keeps_paused_triggers(demo_playbook):
+    replay = Replay(demo_playbook, paused=frozenset({"cart_exit"}))
+    replay.feed("w", ["junk"])
+    assert replay.engine("w").state.clock == 0.0
+    replay.reload("ana")
+    events = [{k: v for k, v in e.items() if k != "visitor"} for e in cart_exit("ana")]
+    decisions = replay.feed("ana", events)
+    assert [(d.trigger, d.action, d.reasons) for d in decisions] == [("cart_exit", "suppress", ("paused",))]
