@@ -184,3 +184,37 @@ def test_global_privacy_control_keeps_beacons_and_leads_out(make_proxy):
     assert proxy.post("/v1/message", CART, proxy.token(), **{"sec-gpc": "1"}).status_code == 200  # words travel
     assert proxy.client.post("/v1/outcome", content=encode(beacon), headers={"content-type": CONTENT_TYPE}).status_code == 204
     assert len(proxy.call(proxy.proxy.store.outcomes())) == 1
+
+
+SECRET = "a-secret-the-test-knows-0123456789"
+
+
+def signed(claims) -> str:
+    """A token signed with the proxy's own secret (the documented format: body.signature, base64url)."""
+    import base64
+    import hashlib
+    import hmac
+    import json
+
+    body = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=")
+    sig = base64.urlsafe_b64encode(hmac.new(SECRET.encode(), body, hashlib.sha256).digest()).rstrip(b"=")
+    return f"{body.decode()}.{sig.decode()}"
+
+
+def test_a_well_signed_token_is_still_refused_when_its_claims_are_wrong(make_proxy):
+    now = [1_800_000_000.0]
+    proxy = make_proxy(env={"TACTFUL_TOKEN_SECRET": SECRET}, clock=lambda: now[0])
+    exp = int(now[0]) + 60
+    assert proxy.post("/v1/message", CART, signed({"sub": "s1", "exp": exp})).status_code == 200
+    assert proxy.post("/v1/message", CART, signed({"sub": "s2", "exp": int(now[0])})).status_code == 200  # its last second
+    for claims in ([], {"sub": "s", "exp": float(exp)}, {"sub": "s", "exp": str(exp)}, {"sub": "s"}, {"exp": exp},
+                   {"sub": 7, "exp": exp}, {"sub": "s", "exp": int(now[0]) - 1}):  # fmt: skip
+        assert proxy.post("/v1/message", CART, signed(claims)).status_code == 403, claims
+    # Every body length (base64 without its padding) reads back, whatever the claims' length.
+    for n in range(8):
+        assert proxy.post("/v1/message", CART, signed({"sub": "s" * (n + 1), "exp": exp})).status_code == 200, n
+
+
+def test_without_required_tokens_a_request_without_one_is_served(make_proxy):
+    proxy = make_proxy(require_token=False)
+    assert proxy.post("/v1/message", CART).status_code == 200
