@@ -10,8 +10,9 @@ from tactful.core import LineProblem, Replay, Row, replay_lines
 UA = "Mozilla/5.0 (X11; Linux x86_64) Chrome/130.0 Safari/537.36"
 
 
-def cart_exit(visitor: str, t: float = 0.0) -> list[dict]:
-    """A visit that ends in the demo's cart_exit intervention at t + 12."""
+def cart_exit(visitor: str | None, t: float = 0.0) -> list[dict]:
+    """A visit that ends in the demo's cart_exit intervention at t + 12; log lines name ``visitor``
+    (None: events as Replay.feed takes them, without it)."""
     events = [
         {"t": t, "type": "client", "user_agent": UA, "webdriver": False, "languages": ["en"]},
         {"t": t, "type": "page_view", "url": "/p/mug"},
@@ -21,7 +22,7 @@ def cart_exit(visitor: str, t: float = 0.0) -> list[dict]:
         {"t": t + 4, "type": "activity"},
         {"t": t + 12, "type": "exit_intent"},
     ]
-    return [{"visitor": visitor, **e} for e in events]
+    return [{"visitor": visitor, **e} for e in events] if visitor else events
 
 
 def test_each_bad_line_is_named_and_the_rest_replays(demo_playbook):
@@ -60,7 +61,7 @@ def test_an_event_the_engine_skips_is_reported_with_its_reason(demo_playbook):
 
 def test_feed_decides_at_the_latest_event_time_unless_told(demo_playbook):
     replay = Replay(demo_playbook)
-    events = [{k: v for k, v in e.items() if k != "visitor"} for e in cart_exit("ana")]
+    events = cart_exit(None)
     junk = ["junk", {"t": "late", "type": "activity"}, {"t": float("nan"), "type": "activity"}]
     decisions = replay.feed("ana", events[:3] + junk + events[3:6])
     assert decisions == [] and replay.engine("ana").state.clock == 4.0  # the latest finite t, junk ignored
@@ -73,7 +74,7 @@ def test_feed_decides_at_the_latest_event_time_unless_told(demo_playbook):
 
 def test_a_reload_keeps_the_record_and_the_skip_counts(demo_playbook):
     replay = Replay(demo_playbook)
-    events = [{k: v for k, v in e.items() if k != "visitor"} for e in cart_exit("ana")]
+    events = cart_exit(None)
     assert [d.trigger for d in replay.feed("ana", events)] == ["cart_exit"]
     replay.feed("ana", ["junk", {"t": "x", "type": "activity"}])  # skipped: not_a_mapping, then bad_time
     replay.feed("bo", ["junk"])
@@ -110,6 +111,6 @@ def test_a_new_visitor_fed_no_time_stays_at_the_start_and_a_reload_keeps_paused_
     replay.feed("w", ["junk"])
     assert replay.engine("w").state.clock == 0.0
     replay.reload("ana")
-    events = [{k: v for k, v in e.items() if k != "visitor"} for e in cart_exit("ana")]
+    events = cart_exit(None)
     decisions = replay.feed("ana", events)
     assert [(d.trigger, d.action, d.reasons) for d in decisions] == [("cart_exit", "suppress", ("paused",))]

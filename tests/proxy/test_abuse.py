@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -191,11 +195,6 @@ SECRET = "a-secret-the-test-knows-0123456789"
 
 def signed(claims) -> str:
     """A token signed with the proxy's own secret (the documented format: body.signature, base64url)."""
-    import base64
-    import hashlib
-    import hmac
-    import json
-
     body = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=")
     sig = base64.urlsafe_b64encode(hmac.new(SECRET.encode(), body, hashlib.sha256).digest()).rstrip(b"=")
     return f"{body.decode()}.{sig.decode()}"
