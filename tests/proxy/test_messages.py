@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
@@ -9,8 +10,8 @@ import pytest
 from guard_corpus import ADVERSARIAL
 from proxy_helpers import model_overrides
 
-from tactful.core import MessageReply, ReplyReply, decode
-from tactful.proxy import spend_day
+from tactful.core import MessageReply, MessageRequest, ReplyReply, decode
+from tactful.proxy import StandInWriter, create_words, load_config, open_store, price_requests, spend_day
 
 CART = {"v": 1, "trigger": "cart_exit", "kind": "discount", "page_kind": "cart", "offer": "cart10", "locale": "en-GB"}
 
@@ -218,3 +219,33 @@ def test_malformed_facts_are_a_400_naming_the_field(make_proxy, facts):
     proxy = make_proxy()
     response = proxy.post("/v1/reply", {**QUESTION, "facts": facts}, proxy.token())
     assert response.status_code == 400 and "facts" in response.json()["error"]
+
+
+def cart_request(locale: str = "en") -> MessageRequest:
+    return MessageRequest(trigger="cart_exit", kind="discount", page_kind="cart", offer="cart10", locale=locale)
+
+
+def test_cached_words_live_to_the_last_instant_of_their_ttl(demo_playbook):
+    # The requests' own clock drives the cache (as the lift report prices a day): at exactly
+    # cache_ttl the words are still served from the cache, as Redis keeps a key to its last
+    # millisecond; past it the model is asked again.
+    for later, calls in ((59.0, 1), (60.0, 1), (60.5, 2)):
+        requests = [(1000.0, cart_request()), (1000.0 + later, cart_request())]
+        assert price_requests(demo_playbook, requests, cache_ttl=60)[0] == calls, later
+
+
+def test_a_full_message_cache_forgets_the_least_recently_used_words(tmp_path, demo_playbook):
+    config = load_config(None, env={}, data_dir=tmp_path, daily_usd=1e9, cache_entries=2)
+
+    async def sources(locales: list[str]) -> list[str]:
+        store = open_store(config)
+        await store.start()
+        try:
+            words = create_words(config, demo_playbook, StandInWriter(), store)
+            return [(await words.message(cart_request(locale))).source for locale in locales]
+        finally:
+            await store.close()
+
+    # Two entries: reading "en" again makes it the most recent, so "fr" pushes "de" out, not "en".
+    got = asyncio.run(sources(["en", "de", "en", "fr", "en", "fr", "de"]))
+    assert got == ["model", "model", "cache", "model", "cache", "cache", "model"]

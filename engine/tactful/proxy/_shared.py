@@ -240,8 +240,9 @@ class RedisState:
         return f"{self.prefix}chat:{subject}:{trigger}"
 
 
-def open_state(config, metrics: Metrics | None = None) -> SharedState:
-    """Redis when ``redis_url`` is set, else this process's memory."""
+def open_state(config, metrics: Metrics | None = None, clock=time.monotonic) -> SharedState:
+    """Redis when ``redis_url`` is set, else this process's memory, timed by ``clock`` (seconds;
+    simulations and tests give their own). Redis keeps time by its own clock."""
     if getattr(config, "redis_url", ""):
         return RedisState(config, config.redis_url, getattr(config, "redis_prefix", "tactful:"), metrics)
-    return LocalState(config)
+    return LocalState(config, clock=clock)
