@@ -9,6 +9,7 @@ import hmac
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import httpx
 import msgpack
@@ -212,6 +213,28 @@ def test_a_well_signed_token_is_still_refused_when_its_claims_are_wrong(make_pro
     # Every body length (base64 without its padding) reads back, whatever the claims' length.
     for n in range(8):
         assert proxy.post("/v1/message", CART, signed({"sub": "s" * (n + 1), "exp": exp})).status_code == 200, n
+
+
+def test_a_beacon_is_bound_only_by_a_visitor_claim_that_is_a_string(make_proxy):
+    # A token signed with the right secret but whose visitor claim is not a string binds no visitor:
+    # the beacon is refused as unbound (not as another visitor's), and only a string claim is kept.
+    from tactful.core import OutcomeBeacon, encode
+
+    now = [1_800_000_000.0]
+    proxy = make_proxy(env={"TACTFUL_TOKEN_SECRET": SECRET}, clock=lambda: now[0])
+    exp = int(now[0]) + 60
+    beacon = OutcomeBeacon(visitor="v1", session="v1:1", arm="treatment", eligible=True, intervened=True,
+                           converted=False, trigger="cart_exit", phase=1)  # fmt: skip
+    headers = {"content-type": CONTENT_TYPE}
+    for vid in (["v1"], {"v1": 1}, 1, None):
+        sent = encode(replace(beacon, token=signed({"sub": "s", "exp": exp, "vid": vid})))
+        refused = proxy.client.post("/v1/outcome", content=sent, headers=headers)
+        assert refused.status_code == 403 and "bound to its visitor" in refused.json()["error"], vid
+    assert proxy.call(proxy.proxy.store.refusals()) == {"unbound": 4}
+    assert proxy.proxy.metrics.value("tactful_outcomes_refused_total", reason="unbound") == 4
+    kept = encode(replace(beacon, token=signed({"sub": "s", "exp": exp, "vid": "v1"})))
+    assert proxy.client.post("/v1/outcome", content=kept, headers=headers).status_code == 204
+    assert len(proxy.call(proxy.proxy.store.outcomes())) == 1
 
 
 def test_without_required_tokens_a_request_without_one_is_served(make_proxy):

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 from dataclasses import replace
+from email import message_from_string
 
 import httpx
 import msgpack
@@ -13,6 +14,7 @@ from golden import merge
 from loopback import free_port
 from proxy_helpers import lead_playbook, start_proxy_process, wait_for
 
+from tactful.cli import main as tactful
 from tactful.core import (
     CONTENT_TYPE,
     LeadReply,
@@ -30,7 +32,7 @@ LEAD = {"v": 1, "email": "ada@example.com", "trigger": "longform_lead", "page_ki
 
 def test_lead_goes_to_webhook_and_sales_inbox(make_proxy, demo_source, receiver, smtp):
     proxy = make_proxy(playbook=Playbook.from_dict(lead_playbook(demo_source, receiver)), smtp_host="127.0.0.1",
-                       smtp_port=smtp.port, env={"TACTFUL_WEBHOOK_SECRET": "hook-secret"})  # fmt: skip
+                       smtp_port=smtp.port, smtp_from="leads@shop.test", env={"TACTFUL_WEBHOOK_SECRET": "hook-secret"})  # fmt: skip
     response = proxy.post("/v1/lead", LEAD, proxy.token())
     reply = decode(LeadReply, response.content)
     assert reply.status == "stored"
@@ -40,6 +42,10 @@ def test_lead_goes_to_webhook_and_sales_inbox(make_proxy, demo_source, receiver,
     assert hook["sig"] == sign_webhook("hook-secret", hook["ts"], hook["raw"])
     (rcpt, content), = smtp.messages
     assert rcpt == ["sales@demo-shop.test"] and "ada@example.com" in content and reply.id in content
+    mail = message_from_string(content)  # what the sales team's mail client shows
+    assert mail["From"] == "leads@shop.test" and mail["To"] == "sales@demo-shop.test"
+    assert mail["Subject"] == "New lead from longform_lead: ada@example.com"
+    assert mail["Reply-To"] == "ada@example.com" and mail["Message-ID"] == f"<{reply.id}@tactful>"
     again = decode(LeadReply, proxy.post("/v1/lead", LEAD, proxy.token()).content)
     assert again.id == reply.id  # the same lead twice is one lead
     assert proxy.call(proxy.proxy.outbox.deliver_due()) == 0  # a whole outbox pass now: nothing left to send
@@ -61,6 +67,17 @@ def test_failed_deliveries_retry_then_dead_letter(make_proxy, demo_source, recei
     dead.post("/v1/lead", LEAD, dead.token())
     wait_for(lambda: dead.proxy.metrics.value("tactful_leads_dead_total", target="email") == 1)
     assert 'tactful_leads_dead_total{target="email"} 1' in dead.client.get("/metrics").text
+
+
+def test_an_inbox_without_a_mail_server_is_a_dead_letter_that_says_so(make_proxy, demo_source, capsys):
+    # The playbook names a sales inbox but the proxy has no SMTP server: the lead is kept, and the
+    # dead letter tells the engineer which setting is missing.
+    proxy = make_proxy(playbook=Playbook.from_dict(merge(demo_source, {})), backoff=0.05, retry_for=0.2)
+    lead_id = decode(LeadReply, proxy.post("/v1/lead", LEAD, proxy.token()).content).id
+    wait_for(lambda: proxy.proxy.metrics.value("tactful_leads_dead_total", target="email") == 1)
+    assert tactful(["leads", "list", "--state", "dead", "--data-dir", str(proxy.proxy.config.data_dir)]) == 0
+    listed = capsys.readouterr().out
+    assert lead_id in listed and "\n    last error: DeliveryRefused: no SMTP server configured (leads.smtp_host)\n" in listed
 
 
 def test_lead_requests_are_checked(make_proxy):
