@@ -6,6 +6,7 @@ import asyncio
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import httpx
@@ -14,6 +15,13 @@ import uvicorn
 
 from tactful.core import CONTENT_TYPE, TokenReply, TokenRequest, decode, encode
 from tactful.proxy import create_app, server_config
+
+
+def run_async(coroutine_function):
+    """``asyncio.run(coroutine_function())`` on a thread of its own: the browser tests' Playwright keeps
+    an event loop running on the main thread, where ``asyncio.run`` would refuse to start."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(coroutine_function())).result()
 
 
 def free_port() -> int:

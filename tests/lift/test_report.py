@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import pytest
+from loopback import run_async
 from statsmodels.stats.proportion import confint_proportions_2indep, samplesize_proportions_2indep_onetail
 
 from tactful.cli import main
@@ -120,8 +119,7 @@ def test_simulate_then_report_from_the_command_line(tmp_path, capsys):
         finally:
             await store.close()
 
-    with ThreadPoolExecutor(1) as pool:  # Playwright may hold an event loop on this thread
-        pool.submit(asyncio.run, check()).result()
+    run_async(check)
 
 
 def test_report_without_data_says_so(tmp_path, capsys):

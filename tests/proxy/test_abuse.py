@@ -8,13 +8,13 @@ import hashlib
 import hmac
 import json
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import httpx
 import msgpack
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from loopback import run_async
 from proxy_helpers import FakeModel, model_overrides
 
 from tactful.core import CONTENT_TYPE, MessageReply, decode
@@ -138,9 +138,7 @@ def test_concurrent_requests_never_overshoot_the_spend_cap(make_proxy):
                                           for _ in range(500)])  # fmt: skip
 
     try:
-        # A thread of its own: the browser tests' Playwright keeps an event loop on the main thread.
-        with ThreadPoolExecutor(1) as pool:
-            responses = pool.submit(lambda: asyncio.run(burst())).result()
+        responses = run_async(burst)
     finally:
         fake.close()
     assert all(r.status_code == 200 for r in responses)

@@ -9,25 +9,18 @@ import json
 import os
 import random
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import msgpack
 import pytest
 from golden import merge
-from loopback import free_port
+from loopback import free_port, run_async
 from proxy_helpers import FakeModel, model_overrides, start_proxy_process
 
 from tactful.core import CONTENT_TYPE, MessageReply, Playbook, TokenReply, decode
 from tactful.proxy import spend_day
 
 CART = {"v": 1, "trigger": "cart_exit", "kind": "discount", "page_kind": "cart", "offer": "cart10"}
-
-
-def in_thread(coroutine_function):
-    # A thread of its own: the browser tests' Playwright keeps an event loop on the main thread.
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(lambda: asyncio.run(coroutine_function())).result()
 
 
 def test_a_rotating_x_forwarded_for_gains_nothing_by_default(make_proxy):
@@ -112,7 +105,7 @@ def test_the_cap_holds_whatever_the_provider_reports(make_proxy, demo_source, li
                                           for b in bodies])  # fmt: skip
 
     try:
-        responses = in_thread(burst)
+        responses = run_async(burst)
     finally:
         fake.close()
     assert [r.status_code for r in responses] == [200] * len(bodies)
@@ -270,7 +263,7 @@ def test_ten_thousand_hostile_and_slow_requests_get_no_5xx_and_health_stays_fast
         await watching
 
     try:
-        in_thread(attack)
+        run_async(attack)
     finally:
         process.terminate()
         process.wait(10)

@@ -4,9 +4,8 @@ same limits by tests/proxy/test_replicas.py."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
+from loopback import run_async
 
 from tactful.proxy import load_config, open_state
 
@@ -16,13 +15,11 @@ def limiter(tmp_path):
     now = [5000.0]
     state = open_state(load_config(None, env={}, data_dir=tmp_path), clock=lambda: now[0])
     assert state.name == "local"
-    loop = asyncio.new_event_loop()
 
     def take(key: str, per_minute: float, bucket: str = "visitor") -> float:
-        return loop.run_until_complete(state.take(bucket, key, per_minute))
+        return run_async(lambda: state.take(bucket, key, per_minute))
 
-    yield now, take
-    loop.close()
+    return now, take
 
 
 def test_a_burst_as_large_as_the_rate_then_one_more_a_second(limiter):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 
 import pytest
 from guard_corpus import ADVERSARIAL
+from loopback import run_async
 from proxy_helpers import model_overrides
 
 from tactful.core import MessageReply, MessageRequest, ReplyReply, decode
@@ -247,5 +247,5 @@ def test_a_full_message_cache_forgets_the_least_recently_used_words(tmp_path, de
             await store.close()
 
     # Two entries: reading "en" again makes it the most recent, so "fr" pushes "de" out, not "en".
-    got = asyncio.run(sources(["en", "de", "en", "fr", "en", "fr", "de"]))
+    got = run_async(lambda: sources(["en", "de", "en", "fr", "en", "fr", "de"]))
     assert got == ["model", "model", "cache", "model", "cache", "cache", "model"]

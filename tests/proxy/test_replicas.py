@@ -15,14 +15,13 @@ import signal
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import httpx
 import msgpack
 import pytest
 from golden import merge
-from loopback import free_port
+from loopback import free_port, run_async
 from proxy_helpers import FakeModel, healthy, wait_for
 from services import DATABASE_URL, REDIS_URL, Relay
 
@@ -87,11 +86,6 @@ class Replicas:
                 process.kill()
 
 
-def in_thread(coroutine_function):
-    with ThreadPoolExecutor(1) as pool:  # Playwright may hold an event loop on this thread
-        return pool.submit(lambda: asyncio.run(coroutine_function())).result()
-
-
 async def tokens(client: httpx.AsyncClient, urls, n: int, prefix: str = "") -> list[str]:
     """``n`` visitor tokens from the replicas in turn; bound to visitors prefix0.. when a prefix is given."""
     bodies = [encode(TokenRequest(visitor=f"{prefix}{i}")) if prefix else b"" for i in range(n)]
@@ -128,7 +122,7 @@ def test_three_replicas_hold_one_spend_cap_and_one_set_of_limits(tmp_path, demo_
                                              headers={"content-type": CONTENT_TYPE}) for _ in range(100)]  # fmt: skip
                 return burst, limited
 
-        burst, limited = in_thread(load)
+        burst, limited = run_async(load)
     finally:
         replicas.stop()
         fake.close()
@@ -261,11 +255,11 @@ def test_a_backend_that_goes_away_costs_only_documented_503s(tmp_path, demo_sour
                             assert int(r.headers["retry-after"]) >= 1
                     await asyncio.sleep(0.02)
 
-        in_thread(lambda: traffic(1.0))
+        run_async(lambda: traffic(1.0))
         relay.cut()  # the backend goes away...
-        in_thread(lambda: traffic(3.0))
+        run_async(lambda: traffic(3.0))
         relay.restore()  # ...and comes back
-        in_thread(lambda: traffic(3.0))
+        run_async(lambda: traffic(3.0))
         wait_for(lambda: receiver.delivered() >= set(accepted), timeout=40)
     finally:
         replicas.stop()

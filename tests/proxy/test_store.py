@@ -10,19 +10,14 @@ import asyncio
 import sqlite3
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import pytest
+from loopback import run_async
 from services import Relay
 
 from tactful.core import OutcomeBeacon
 from tactful.proxy import BackendDown, load_config, open_store
-
-
-def run(coroutine_function):
-    with ThreadPoolExecutor(1) as pool:  # Playwright may hold an event loop on this thread
-        return pool.submit(lambda: asyncio.run(coroutine_function())).result()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -54,7 +49,7 @@ def test_replicas_migrate_together_and_share_secrets(settings):
             await s.close()
         return secrets
 
-    secrets = run(go)
+    secrets = run_async(go)
     assert len(set(secrets)) == 1 and len(secrets[0]) >= 32
 
 
@@ -76,7 +71,7 @@ def test_a_lead_is_one_lead_and_its_rows_are_claimed_once(settings):
             await s.close()
         return ids, same, claims, later, expired, counts
 
-    ids, same, claims, later, expired, counts = run(go)
+    ids, same, claims, later, expired, counts = run_async(go)
     assert all(created for _, created in ids) and same == (ids[0][0], False)
     claimed = [d.id for batch in claims for d in batch]
     assert len(claimed) == len(set(claimed)) == 40  # every row once, whoever asked
@@ -98,7 +93,7 @@ def test_the_spend_cap_is_one_cap_for_every_replica(settings):
             await s.close()
         return granted, spend
 
-    granted, spend = run(go)
+    granted, spend = run_async(go)
     assert granted.count(True) == 64  # 0.5 / 2**-7, exactly, whatever the interleaving
     assert spend["reserved"] == 61 * 2**-7 and spend["spent"] == 3 * 2**-9
 
@@ -125,7 +120,7 @@ def test_outcomes_are_one_row_per_visit_and_retention_keeps_pending_leads(settin
             await s.close()
         return rows, old, waiting, purged, left, after
 
-    rows, old, waiting, purged, left, after = run(go)
+    rows, old, waiting, purged, left, after = run_async(go)
     assert len(rows) == 1 and rows[0]["converted"] == 1 and rows[0]["value"] == 30.0
     assert purged == (1, 0) and left == {waiting} and len(after) == 1
 
@@ -155,7 +150,7 @@ def test_a_postgres_that_is_away_is_backend_down_and_comes_back(postgres):
         return refused_in, value
 
     try:
-        refused_in, value = run(go)
+        refused_in, value = run_async(go)
     finally:
         relay.close()
     assert refused_in < 5 and value == 1
@@ -190,7 +185,7 @@ def test_a_sqlite_file_locked_by_another_process_never_blocks_the_loop(tmp_path)
         await store.close()
         return waited, ticks, rows
 
-    waited, ticks, rows = run(go)
+    waited, ticks, rows = run_async(go)
     assert waited >= 1.0 and len(rows) == 1  # it waited for the lock, then wrote
     assert ticks >= waited / 0.05 * 0.7  # and the event loop kept ticking all along
 
@@ -219,7 +214,7 @@ def test_the_inventory_names_every_column_the_stores_keep(settings, tmp_path):
         finally:
             await store.close()
 
-    assert run(go) == {table: listed[table] for table in TABLES}
+    assert run_async(go) == {table: listed[table] for table in TABLES}
 
 
 def test_the_inventorys_retention_defaults_are_the_proxys():
