@@ -112,6 +112,7 @@ class Receiver:
         self.fail_first = 0
         self.failing = False  # while True, every delivery gets a 503 (an outage)
         self.hang_first = 0.0
+        self.status = 200  # the answer when nothing fails (a receiver may answer 204, or 300 by mistake)
         self.secret_for = secret_for
         receiver = self
 
@@ -125,11 +126,12 @@ class Receiver:
                 receiver.requests.append({"key": self.headers["idempotency-key"], "body": json.loads(body),
                                           "peer": self.client_address[1],
                                           "ts": self.headers["x-tactful-timestamp"],
-                                          "sig": self.headers["x-tactful-signature"], "raw": body})  # fmt: skip
+                                          "sig": self.headers["x-tactful-signature"], "raw": body,
+                                          "type": self.headers["content-type"]})  # fmt: skip
                 if n == 0 and receiver.hang_first:
                     time.sleep(receiver.hang_first)
-                status = 503 if receiver.failing else 500 if n < receiver.fail_first else 200
-                receiver.requests[-1]["ok"] = status == 200
+                status = 503 if receiver.failing else 500 if n < receiver.fail_first else receiver.status
+                receiver.requests[-1]["ok"] = 200 <= status < 300
                 self.send_response(status)
                 self.send_header("content-length", "0")
                 self.end_headers()
@@ -153,17 +155,26 @@ class Receiver:
 
 
 class Inbox:
-    """An SMTP inbox (aiosmtpd handler); a message containing one of ``refuse`` is refused for good (554),
-    as a sales inbox's content filter would."""
+    """An SMTP inbox (aiosmtpd handler); a message containing one of ``refuse`` is refused with ``refusal``
+    (for good, 554, as a sales inbox's content filter would; or for now, a 4xx), a recipient in
+    ``unknown`` at RCPT with 550."""
 
     def __init__(self):
         self.messages = []
         self.refuse: tuple[str, ...] = ()
+        self.refusal = "554 5.7.1 message refused by policy"
+        self.unknown: tuple[str, ...] = ()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.unknown:
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         content = envelope.content.decode()
         if any(word in content for word in self.refuse):
-            return "554 5.7.1 message refused by policy"
+            return self.refusal
         self.messages.append((envelope.rcpt_tos, content))
         return "250 OK"
 

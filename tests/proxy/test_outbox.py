@@ -1,0 +1,239 @@
+"""The outbox on its own, pass by pass: a real SQLite store, real receivers on loopback, and a clock the
+test turns, so the retry schedule, the dead-letter instant and the signed request can be read exactly.
+
+The proxy tests (test_leads, test_delivery) show the same outbox working inside a running proxy; here
+each pass is one ``deliver_due()`` the test calls, at an instant the test chose.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from email import message_from_string
+
+import pytest
+from loopback import free_port, run_async
+
+from tactful.proxy import load_config
+from tactful.proxy._metrics import Metrics
+from tactful.proxy._outbox import Outbox, ascii_address
+from tactful.proxy._store import open_store
+
+T0 = 1_800_000_000.0
+LEAD = {"email": "ada@example.com", "trigger": "pricing_hesitation", "page_kind": "pricing", "session": "v1:1"}
+
+
+class Clock:
+    def __init__(self, now: float = T0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def with_outbox(tmp_path, targets, work, clock=None, **overrides):
+    """``await work(outbox, store, clock)`` with one lead stored for ``targets`` at the clock's time."""
+    clock = clock or Clock()
+    config = load_config(None, env={"TACTFUL_WEBHOOK_SECRET": "hook-secret"}, data_dir=tmp_path / "data",
+                         port=free_port(), **overrides)  # fmt: skip
+
+    async def run():
+        store = open_store(config)
+        await store.start()
+        outbox = Outbox(store, Metrics(), config, clock=clock)
+        try:
+            await store.add_lead(LEAD, targets, clock())
+            return await work(outbox, store, clock)
+        finally:
+            await outbox.stop()
+            await store.close()
+
+    return run_async(run)
+
+
+async def attempts_until_settled(outbox, store, clock, step=1.0, limit=10_000):
+    """Pass after pass, ``step`` seconds apart, until no row is pending: the instants the one row was
+    tried at (seconds after the lead) and its final state."""
+    tried = []
+    for _ in range(limit):
+        before = (await store.deliveries())[0]["attempts"]
+        await outbox.deliver_due()
+        (row,) = await store.deliveries()
+        if row["attempts"] > before:
+            tried.append(clock.now - T0)
+        if row["state"] != "pending":
+            return tried, row
+        clock.now += step
+    raise AssertionError("still pending")
+
+
+def test_retries_double_up_to_the_cap_and_the_row_dies_past_the_window(tmp_path, receiver, caplog):
+    receiver.failing = True
+
+    async def work(outbox, store, clock):
+        tried, row = await attempts_until_settled(outbox, store, clock)
+        return tried, row, outbox.metrics
+
+    # backoff 2 s doubling (2, 4, 8) to a cap of 16 s; the window closes exactly at the ninth try
+    # (94 s): a try whose next wait would end past it is the last.
+    with caplog.at_level(logging.ERROR, logger="tactful.proxy"):
+        tried, row, metrics = with_outbox(tmp_path, [("webhook", receiver.url)], work, backoff=2.0, max_backoff=16.0,
+                                          retry_for=94.0)  # fmt: skip
+    assert tried == [0, 2, 6, 14, 30, 46, 62, 78, 94]
+    assert row["state"] == "dead" and row["attempts"] == 9
+    assert row["last_error"] == "DeliveryRefused: webhook answered HTTP 503"
+    assert len(receiver.requests) == 9
+    assert metrics.value("tactful_leads_retries_total", target="webhook") == 8
+    assert metrics.value("tactful_leads_dead_total", target="webhook") == 1
+    assert metrics.value("tactful_leads_delivered_total", target="webhook") == 0
+    (record,) = [r for r in caplog.records if "dead letter" in r.getMessage()]
+    assert record.getMessage().endswith("to webhook is a dead letter after 9 attempts over 94 s: "
+                                        "DeliveryRefused: webhook answered HTTP 503")  # fmt: skip
+
+
+def test_a_retried_dead_letter_gets_a_fresh_window(tmp_path, receiver):
+    receiver.failing = True
+
+    async def work(outbox, store, clock):
+        first, _ = await attempts_until_settled(outbox, store, clock)
+        clock.now += 1000  # `tactful leads retry`, long after the lead was left
+        assert await store.retry_dead(clock()) == 1
+        start = clock.now - T0
+        again, row = await attempts_until_settled(outbox, store, clock)
+        return first, [t - start for t in again], row
+
+    first, again, row = with_outbox(tmp_path, [("webhook", receiver.url)], work, backoff=2.0, max_backoff=4.0,
+                                    retry_for=10.0)  # fmt: skip
+    assert first == [0, 2, 6, 10] and again == [0, 2, 6, 10]  # measured from the retry, not from the lead
+    assert row["state"] == "dead"
+
+
+def test_a_success_is_delivered_once_and_counted(tmp_path, receiver):
+    receiver.status = 204  # any 2xx is a success
+
+    async def work(outbox, store, clock):
+        first = await outbox.deliver_due()
+        second = await outbox.deliver_due()
+        return first, second, await store.deliveries(), outbox.metrics
+
+    first, second, (row,), metrics = with_outbox(tmp_path, [("webhook", receiver.url)], work)
+    assert (first, second) == (1, 0)
+    assert row["state"] == "delivered" and row["attempts"] == 1 and len(receiver.requests) == 1
+    assert metrics.value("tactful_leads_delivered_total", target="webhook") == 1
+    assert metrics.value("tactful_leads_retries_total", target="webhook") == 0
+
+
+def test_a_redirect_is_not_a_delivery(tmp_path, receiver):
+    receiver.status = 300  # never followed: the lead would go where nobody signed up for it
+
+    async def work(outbox, store, clock):
+        return await outbox.deliver_due(), await store.deliveries()
+
+    delivered, (row,) = with_outbox(tmp_path, [("webhook", receiver.url)], work, backoff=5.0)
+    assert delivered == 0 and row["state"] == "pending" and row["next_attempt"] == T0 + 5.0
+    assert row["last_error"] == "DeliveryRefused: webhook answered HTTP 300"
+
+
+def test_the_webhook_is_signed_over_timestamp_and_body(tmp_path, receiver):
+    async def work(outbox, store, clock):
+        clock.now = T0 + 0.75  # the timestamp is whole seconds
+        await outbox.deliver_due()
+        return (await store.deliveries())[0]["lead_id"]
+
+    lead_id = with_outbox(tmp_path, [("webhook", receiver.url)], work)
+    (request,) = receiver.requests
+    assert request["type"] == "application/json" and request["key"] == lead_id
+    assert request["ts"] == str(int(T0))
+    # What a receiver checks, written out here rather than with the proxy's own function.
+    expected = "sha256=" + hmac.new(b"hook-secret", f"{int(T0)}.".encode() + request["raw"], hashlib.sha256).hexdigest()
+    assert request["sig"] == expected
+    body = json.loads(request["raw"])
+    assert body == {"type": "lead", "id": lead_id, "email": "ada@example.com", "trigger": "pricing_hesitation",
+                    "page_kind": "pricing", "created": T0}  # fmt: skip
+    assert request["raw"] == json.dumps(body, sort_keys=True).encode()  # keys in order: the same lead, the same bytes
+
+
+def test_an_unreachable_webhook_is_retried_with_the_reason(tmp_path):
+    async def work(outbox, store, clock):
+        return await outbox.deliver_due(), await store.deliveries()
+
+    delivered, (row,) = with_outbox(tmp_path, [("webhook", f"http://127.0.0.1:{free_port()}/hook")], work, backoff=3.0)
+    assert delivered == 0 and row["state"] == "pending" and row["attempts"] == 1
+    assert row["next_attempt"] == T0 + 3.0 and row["last_error"].startswith("ConnectError")
+
+
+@pytest.mark.parametrize(("refusal", "state"), [("554 5.7.1 refused by policy", "dead"),
+                                                ("451 4.3.0 try again later", "pending"),
+                                                ("500 5.0.0 this mail server does not like it", "dead"),
+                                                ("599 5.9.9 the last permanent code", "dead")])  # fmt: skip
+def test_a_mail_server_refusal_is_permanent_only_when_it_says_so(tmp_path, smtp, refusal, state):
+    smtp.refuse = ("ada@",)
+    smtp.refusal = refusal
+
+    async def work(outbox, store, clock):
+        await outbox.deliver_due()
+        return await store.deliveries()
+
+    (row,) = with_outbox(tmp_path, [("email", "sales@shop.test")], work, smtp_host="127.0.0.1", smtp_port=smtp.port)
+    assert row["state"] == state and row["attempts"] == 1 and refusal.split()[0] in row["last_error"]
+
+
+def test_an_unknown_sales_inbox_is_a_dead_letter_at_once(tmp_path, smtp):
+    smtp.unknown = ("nobody@shop.test",)
+
+    async def work(outbox, store, clock):
+        await outbox.deliver_due()
+        return await store.deliveries()
+
+    (row,) = with_outbox(tmp_path, [("email", "nobody@shop.test")], work, smtp_host="127.0.0.1", smtp_port=smtp.port)
+    assert row["state"] == "dead" and "550" in row["last_error"] and smtp.messages == []
+
+
+def test_the_sales_email_names_the_lead(tmp_path, smtp):
+    async def work(outbox, store, clock):
+        await outbox.deliver_due()
+        return (await store.deliveries())[0]["lead_id"]
+
+    lead_id = with_outbox(tmp_path, [("email", "sales@shop.test")], work, smtp_host="127.0.0.1", smtp_port=smtp.port,
+                          smtp_from="leads@shop.test")  # fmt: skip
+    ((rcpt, content),) = smtp.messages
+    mail = message_from_string(content)
+    assert rcpt == ["sales@shop.test"] and mail["From"] == "leads@shop.test" and mail["To"] == "sales@shop.test"
+    assert mail["Subject"] == "New lead from pricing_hesitation: ada@example.com"
+    assert mail["Message-ID"] == f"<{lead_id}@tactful>" and mail["Reply-To"] == "ada@example.com"
+    assert mail.get_payload().splitlines() == ["A visitor asked to hear from you.", "", "Email: ada@example.com",
+                                               "Trigger: pricing_hesitation", "Page: pricing", f"Lead id: {lead_id}"]  # fmt: skip
+
+
+def test_addresses_a_header_can_carry():
+    assert ascii_address("ada@example.com") == "ada@example.com"
+    assert ascii_address("ada@bücher.example") == "ada@xn--bcher-kva.example"  # IDNA, never an encoded word
+    assert ascii_address("jürgen@example.com") is None  # needs SMTPUTF8 end to end
+    assert ascii_address("ada@" + "x" * 64 + ".example") is None  # a label IDNA cannot carry
+    assert ascii_address('"a@b"@bücher.example') == '"a@b"@xn--bcher-kva.example'  # the last @ splits
+
+
+def test_retention_counts_what_it_purged(tmp_path, receiver):
+    async def work(outbox, store, clock):
+        await outbox.deliver_due()
+        clock.now += 3 * 86400
+        purged = await outbox.purge()
+        return purged, await outbox.purge(), outbox.metrics
+
+    purged, again, metrics = with_outbox(tmp_path, [("webhook", receiver.url)], work, lead_retention_days=2.5,
+                                         outcome_retention_days=400)  # fmt: skip
+    assert purged == (1, 0) and again == (0, 0)
+    assert metrics.value("tactful_purged_total", record="lead") == 1
+    assert metrics.value("tactful_purged_total", record="outcome") == 0
+
+
+def test_a_lead_inside_its_retention_is_kept(tmp_path, receiver):
+    async def work(outbox, store, clock):
+        await outbox.deliver_due()
+        clock.now += 2 * 86400
+        return await outbox.purge(), await store.deliveries()
+
+    purged, rows = with_outbox(tmp_path, [("webhook", receiver.url)], work, lead_retention_days=2.5)
+    assert purged == (0, 0) and len(rows) == 1
