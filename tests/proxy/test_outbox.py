@@ -7,6 +7,7 @@ each pass is one ``deliver_due()`` the test calls, at an instant the test chose.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -19,7 +20,8 @@ from loopback import free_port, run_async
 from tactful.proxy import load_config
 from tactful.proxy._metrics import Metrics
 from tactful.proxy._outbox import Outbox, ascii_address
-from tactful.proxy._store import open_store
+from tactful.proxy._sqlite import SqliteStore
+from tactful.proxy._store import BackendDown, open_store
 
 T0 = 1_800_000_000.0
 LEAD = {"email": "ada@example.com", "trigger": "pricing_hesitation", "page_kind": "pricing", "session": "v1:1"}
@@ -237,3 +239,85 @@ def test_a_lead_inside_its_retention_is_kept(tmp_path, receiver):
 
     purged, rows = with_outbox(tmp_path, [("webhook", receiver.url)], work, lead_retention_days=2.5)
     assert purged == (0, 0) and len(rows) == 1
+
+
+class WatchedStore(SqliteStore):
+    """The SQLite store, noting each pass (a claim) and each retention run, and failing the passes
+    named in ``failures`` (an exception per pass number) as a store that is away would."""
+
+    def __init__(self, path, failures=None):
+        super().__init__(path)
+        self.claims: list[float] = []
+        self.purges: list[float] = []
+        self.failures = failures or {}
+
+    async def claim_due(self, now, lease, limit=20):
+        self.claims.append(now)
+        if len(self.claims) in self.failures:
+            raise self.failures[len(self.claims)]
+        return await super().claim_due(now, lease, limit)
+
+    async def purge_older(self, leads_before, outcomes_before):
+        self.purges.append(leads_before)
+        return await super().purge_older(leads_before, outcomes_before)
+
+
+def running_outbox(tmp_path, work, failures=None):
+    """``await work(outbox, store, clock, passes)`` with the outbox's own loop running; ``passes(n)``
+    returns once the loop has begun its n-th pass (so every earlier pass is over)."""
+    clock = Clock()
+    config = load_config(None, env={}, data_dir=tmp_path / "data", port=free_port(), lead_retention_days=1)
+
+    async def run():
+        (tmp_path / "data").mkdir(exist_ok=True)
+        store = WatchedStore(tmp_path / "data" / "tactful.sqlite3", failures)
+        await store.start()
+        outbox = Outbox(store, Metrics(), config, clock=clock)
+
+        async def passes(n):
+            for _ in range(2000):
+                if len(store.claims) >= n:
+                    return
+                outbox.nudge()
+                await asyncio.sleep(0.005)
+            raise AssertionError(f"the outbox loop did not reach pass {n}")
+
+        outbox.start()
+        try:
+            return await work(outbox, store, clock, passes)
+        finally:
+            await outbox.stop()
+            await store.close()
+
+    return run_async(run)
+
+
+def test_retention_runs_on_the_first_pass_then_hourly(tmp_path):
+    async def work(outbox, store, clock, passes):
+        await passes(2)
+        first = list(store.purges)
+        clock.now += 3599  # passes go on every second (or when nudged); retention waits an hour
+        await passes(len(store.claims) + 2)
+        within = list(store.purges)
+        clock.now += 1  # the hour is up
+        await passes(len(store.claims) + 2)
+        return first, within, store.purges
+
+    first, within, after = running_outbox(tmp_path, work)
+    assert first == [T0 - 86400] and within == first
+    assert after == [T0 - 86400, T0 + 3600 - 86400]
+
+
+def test_the_loop_outlives_a_store_that_is_away_and_a_pass_that_fails(tmp_path, receiver, caplog):
+    failures = {1: BackendDown("database is locked"), 2: RuntimeError("a driver bug")}
+
+    async def work(outbox, store, clock, passes):
+        await store.add_lead(LEAD, [("webhook", receiver.url)], clock())
+        await passes(4)
+        return await store.deliveries()
+
+    with caplog.at_level(logging.WARNING, logger="tactful.proxy"):
+        (row,) = running_outbox(tmp_path, work, failures)
+    assert row["state"] == "delivered" and len(receiver.requests) == 1
+    messages = [r.getMessage() for r in caplog.records]
+    assert "outbox pass skipped: database is locked" in messages and "outbox pass failed" in messages
