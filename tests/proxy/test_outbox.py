@@ -12,11 +12,16 @@ import hashlib
 import hmac
 import json
 import logging
+import socket
 from email import message_from_string
 
+import httpx
 import pytest
+from aiosmtpd.controller import Controller
 from loopback import free_port, run_async
+from proxy_helpers import Inbox
 
+from tactful.core import OutcomeBeacon
 from tactful.proxy import load_config
 from tactful.proxy._metrics import Metrics
 from tactful.proxy._outbox import Outbox, ascii_address
@@ -24,6 +29,8 @@ from tactful.proxy._sqlite import SqliteStore
 from tactful.proxy._store import BackendDown, open_store
 
 T0 = 1_800_000_000.0
+OUTCOME = OutcomeBeacon(visitor="v1", session="v1:1", arm="treatment", eligible=True, intervened=True, converted=False,
+                        trigger="pricing_hesitation", phase=1)  # fmt: skip
 LEAD = {"email": "ada@example.com", "trigger": "pricing_hesitation", "page_kind": "pricing", "session": "v1:1"}
 
 
@@ -91,8 +98,8 @@ def test_retries_double_up_to_the_cap_and_the_row_dies_past_the_window(tmp_path,
     assert metrics.value("tactful_leads_dead_total", target="webhook") == 1
     assert metrics.value("tactful_leads_delivered_total", target="webhook") == 0
     (record,) = [r for r in caplog.records if "dead letter" in r.getMessage()]
-    assert record.getMessage().endswith("to webhook is a dead letter after 9 attempts over 94 s: "
-                                        "DeliveryRefused: webhook answered HTTP 503")  # fmt: skip
+    assert record.getMessage() == (f"lead {row['lead_id']} to webhook is a dead letter after 9 attempts over 94 s: "
+                                   "DeliveryRefused: webhook answered HTTP 503")  # fmt: skip
 
 
 def test_a_retried_dead_letter_gets_a_fresh_window(tmp_path, receiver):
@@ -217,18 +224,28 @@ def test_addresses_a_header_can_carry():
     assert ascii_address('"a@b"@bücher.example') == '"a@b"@xn--bcher-kva.example'  # the last @ splits
 
 
-def test_retention_counts_what_it_purged(tmp_path, receiver):
+def test_retention_purges_from_the_first_second_past_it_and_counts(tmp_path, receiver, caplog):
     async def work(outbox, store, clock):
+        await store.add_lead({**LEAD, "email": "bea@example.com"}, [("webhook", receiver.url)], clock())
+        await store.upsert_outcome(OUTCOME, clock())
         await outbox.deliver_due()
-        clock.now += 3 * 86400
-        purged = await outbox.purge()
-        return purged, await outbox.purge(), outbox.metrics
+        clock.now = T0 + 2.5 * 86400
+        at_the_edge = await outbox.purge()
+        clock.now += 1
+        leads = await outbox.purge()
+        clock.now = T0 + 3 * 86400 + 1
+        outcomes = await outbox.purge()
+        return at_the_edge, leads, outcomes, await outbox.purge(), outbox.metrics
 
-    purged, again, metrics = with_outbox(tmp_path, [("webhook", receiver.url)], work, lead_retention_days=2.5,
-                                         outcome_retention_days=400)  # fmt: skip
-    assert purged == (1, 0) and again == (0, 0)
-    assert metrics.value("tactful_purged_total", record="lead") == 1
-    assert metrics.value("tactful_purged_total", record="outcome") == 0
+    with caplog.at_level(logging.INFO, logger="tactful.proxy"):
+        at_the_edge, leads, outcomes, again, metrics = with_outbox(
+            tmp_path, [("webhook", receiver.url)], work, lead_retention_days=2.5, outcome_retention_days=3
+        )
+    assert (at_the_edge, leads, outcomes, again) == ((0, 0), (2, 0), (0, 1), (0, 0))
+    assert metrics.value("tactful_purged_total", record="lead") == 2
+    assert metrics.value("tactful_purged_total", record="outcome") == 1
+    logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("retention")]
+    assert logged == ["retention: purged 2 leads and 0 outcomes", "retention: purged 0 leads and 1 outcomes"]
 
 
 def test_a_lead_inside_its_retention_is_kept(tmp_path, receiver):
@@ -273,12 +290,13 @@ def running_outbox(tmp_path, work, failures=None):
         store = WatchedStore(tmp_path / "data" / "tactful.sqlite3", failures)
         await store.start()
         outbox = Outbox(store, Metrics(), config, clock=clock)
+        outbox.idle = 3600.0  # no pass comes by itself: each one here is nudged
 
         async def passes(n):
             for _ in range(2000):
                 if len(store.claims) >= n:
                     return
-                outbox.nudge()
+                outbox.nudge()  # as the proxy does when a lead is stored
                 await asyncio.sleep(0.005)
             raise AssertionError(f"the outbox loop did not reach pass {n}")
 
@@ -321,3 +339,72 @@ def test_the_loop_outlives_a_store_that_is_away_and_a_pass_that_fails(tmp_path, 
     assert row["state"] == "delivered" and len(receiver.requests) == 1
     messages = [r.getMessage() for r in caplog.records]
     assert "outbox pass skipped: database is locked" in messages and "outbox pass failed" in messages
+
+
+def test_a_nudge_before_the_loop_starts_is_harmless(tmp_path):
+    async def work(outbox, store, clock):
+        outbox.nudge()  # a lead stored while the proxy is still starting
+        return await outbox.deliver_due()
+
+    assert with_outbox(tmp_path, [], work) == 0
+
+
+class Quick(Outbox):
+    http_timeout = httpx.Timeout(0.3)
+    smtp_timeout = 0.3
+
+
+def test_a_webhook_that_hangs_is_a_failed_try(tmp_path, receiver):
+    receiver.hang_first = 2.0
+
+    async def work(outbox, store, clock):
+        quick = Quick(store, outbox.metrics, outbox.config, clock=clock)
+        try:
+            return await quick.deliver_due(), await store.deliveries()
+        finally:
+            await quick.stop()
+
+    delivered, (row,) = with_outbox(tmp_path, [("webhook", receiver.url)], work, backoff=7.0)
+    assert delivered == 0 and row["state"] == "pending" and row["next_attempt"] == T0 + 7.0
+    assert row["last_error"].startswith("ReadTimeout")
+
+
+def test_a_mail_server_that_never_greets_is_a_failed_try(tmp_path):
+    with socket.socket() as silent:  # the kernel accepts the connection; nobody ever speaks
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+
+        async def work(outbox, store, clock):
+            quick = Quick(store, outbox.metrics, outbox.config, clock=clock)
+            try:
+                await quick.deliver_due()
+                return await store.deliveries()
+            finally:
+                await quick.stop()
+
+        (row,) = with_outbox(tmp_path, [("email", "sales@shop.test")], work, smtp_host="127.0.0.1",
+                             smtp_port=silent.getsockname()[1], backoff=7.0)  # fmt: skip
+    assert row["state"] == "pending" and row["next_attempt"] == T0 + 7.0 and "timed out" in row["last_error"]
+
+
+@pytest.fixture()
+def ascii_smtp():
+    """An SMTP inbox that does not offer SMTPUTF8 (many do not)."""
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), enable_SMTPUTF8=False)
+    controller.start()
+    inbox.port = controller.port
+    yield inbox
+    controller.stop()
+
+
+def test_an_inbox_the_mail_server_cannot_address_is_a_dead_letter_at_once(tmp_path, ascii_smtp):
+    # The sales inbox has an internationalised address, which needs SMTPUTF8.
+    async def work(outbox, store, clock):
+        await outbox.deliver_due()
+        return await store.deliveries()
+
+    (row,) = with_outbox(tmp_path, [("email", "équipe@shop.test")], work, smtp_host="127.0.0.1",
+                         smtp_port=ascii_smtp.port)  # fmt: skip
+    assert row["state"] == "dead" and row["attempts"] == 1 and ascii_smtp.messages == []
+    assert row["last_error"].startswith("DeliveryRefused: the mail server cannot carry this lead: ")

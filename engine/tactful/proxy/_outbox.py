@@ -41,12 +41,16 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 
 class Outbox:
+    idle = 1.0  # seconds between two passes when nobody nudges (a new lead nudges at once)
+    http_timeout = httpx.Timeout(5.0, connect=2.0)  # a webhook that hangs is a failed try, not a stuck pass
+    smtp_timeout = 5.0  # likewise a mail server that does not answer
+
     def __init__(self, store: Store, metrics: Metrics, config, clock=time.time):
         self.store = store
         self.metrics = metrics
         self.config = config
         self.clock = clock
-        self.client = httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0))
+        self.client = httpx.AsyncClient(timeout=self.http_timeout)
         self.wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -82,7 +86,7 @@ class Outbox:
             except Exception:  # the loop must survive anything a target does; the row stays pending
                 log.exception("outbox pass failed")
             try:
-                await asyncio.wait_for(self.wake.wait(), timeout=1.0)
+                await asyncio.wait_for(self.wake.wait(), timeout=self.idle)
             except TimeoutError:
                 pass
             self.wake.clear()
@@ -120,7 +124,7 @@ class Outbox:
         else:
             await asyncio.to_thread(self._email, delivery)
 
-    async def _failed(self, delivery: Delivery, reason: str, permanent: bool = False) -> None:
+    async def _failed(self, delivery: Delivery, reason: str, permanent: bool) -> None:
         now, attempts = self.clock(), delivery.attempts + 1
         wait = min(self.config.backoff * 2 ** (attempts - 1), self.config.max_backoff)
         if permanent or now + wait - delivery.retry_from > self.config.retry_for:
@@ -161,7 +165,7 @@ class Outbox:
             f"A visitor asked to hear from you.\n\nEmail: {lead['email']}\nTrigger: {lead['trigger']}\n"
             f"Page: {lead['page_kind']}\nLead id: {delivery.lead_id}\n"
         )
-        with smtplib.SMTP(self.config.smtp_host, self.config.smtp_port, timeout=5) as smtp:
+        with smtplib.SMTP(self.config.smtp_host, self.config.smtp_port, timeout=self.smtp_timeout) as smtp:
             try:
                 smtp.send_message(message)
             except smtplib.SMTPNotSupportedError as err:  # e.g. an address that needs SMTPUTF8
@@ -169,7 +173,8 @@ class Outbox:
             except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as err:
                 code = getattr(err, "smtp_code", 0) or min((c for c, _ in getattr(err, "recipients", {}).values()),
                                                            default=0)  # fmt: skip
-                raise DeliveryRefused(f"the mail server refused it: {err}", permanent=500 <= code < 600) from err
+                # 5xx is permanent (RFC 5321's reply codes end there); 4xx says try again later
+                raise DeliveryRefused(f"the mail server refused it: {err}", permanent=code >= 500) from err
 
 
 def ascii_address(email: str) -> str | None:
