@@ -226,7 +226,8 @@ def test_addresses_a_header_can_carry():
 
 def test_retention_purges_from_the_first_second_past_it_and_counts(tmp_path, receiver, caplog):
     async def work(outbox, store, clock):
-        await store.add_lead({**LEAD, "email": "bea@example.com"}, [("webhook", receiver.url)], clock())
+        for name in ("bea", "cy"):
+            await store.add_lead({**LEAD, "email": f"{name}@example.com"}, [("webhook", receiver.url)], clock())
         await store.upsert_outcome(OUTCOME, clock())
         await outbox.deliver_due()
         clock.now = T0 + 2.5 * 86400
@@ -241,11 +242,11 @@ def test_retention_purges_from_the_first_second_past_it_and_counts(tmp_path, rec
         at_the_edge, leads, outcomes, again, metrics = with_outbox(
             tmp_path, [("webhook", receiver.url)], work, lead_retention_days=2.5, outcome_retention_days=3
         )
-    assert (at_the_edge, leads, outcomes, again) == ((0, 0), (2, 0), (0, 1), (0, 0))
-    assert metrics.value("tactful_purged_total", record="lead") == 2
+    assert (at_the_edge, leads, outcomes, again) == ((0, 0), (3, 0), (0, 1), (0, 0))
+    assert metrics.value("tactful_purged_total", record="lead") == 3
     assert metrics.value("tactful_purged_total", record="outcome") == 1
     logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("retention")]
-    assert logged == ["retention: purged 2 leads and 0 outcomes", "retention: purged 0 leads and 1 outcomes"]
+    assert logged == ["retention: purged 3 leads and 0 outcomes", "retention: purged 0 leads and 1 outcomes"]
 
 
 def test_a_lead_inside_its_retention_is_kept(tmp_path, receiver):

@@ -65,7 +65,7 @@ class Outbox:
             self._loop.call_soon_threadsafe(self.wake.set)
 
     async def stop(self) -> None:
-        if self._task:
+        if self._task is not None:
             self._task.cancel()
             try:
                 await self._task
@@ -100,7 +100,7 @@ class Outbox:
         try:
             await self._deliver(delivery)
         except Exception as exc:  # noqa: BLE001 - one row's failure, whatever it is, is that row's alone
-            await self._failed(delivery, f"{type(exc).__name__}: {exc}", getattr(exc, "permanent", False))
+            await self._failed(delivery, f"{type(exc).__name__}: {exc}", isinstance(exc, DeliveryRefused) and exc.permanent)
             return 0
         await self.store.delivered(delivery.id)
         self.metrics.inc("tactful_leads_delivered_total", target=delivery.target)
@@ -171,8 +171,10 @@ class Outbox:
             except smtplib.SMTPNotSupportedError as err:  # e.g. an address that needs SMTPUTF8
                 raise DeliveryRefused(f"the mail server cannot carry this lead: {err}", permanent=True) from err
             except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as err:
-                code = getattr(err, "smtp_code", 0) or min((c for c, _ in getattr(err, "recipients", {}).values()),
-                                                           default=0)  # fmt: skip
+                if isinstance(err, smtplib.SMTPRecipientsRefused):  # each refused recipient with its code (one at least)
+                    code = min(c for c, _ in err.recipients.values())
+                else:
+                    code = err.smtp_code
                 # 5xx is permanent (RFC 5321's reply codes end there); 4xx says try again later
                 raise DeliveryRefused(f"the mail server refused it: {err}", permanent=code >= 500) from err
 
