@@ -22,11 +22,7 @@ from loopback import free_port, run_async
 from proxy_helpers import Inbox
 
 from tactful.core import OutcomeBeacon
-from tactful.proxy import load_config
-from tactful.proxy._metrics import Metrics
-from tactful.proxy._outbox import Outbox, ascii_address
-from tactful.proxy._sqlite import SqliteStore
-from tactful.proxy._store import BackendDown, open_store
+from tactful.proxy import BackendDown, Metrics, Outbox, ascii_address, load_config, open_store
 
 T0 = 1_800_000_000.0
 OUTCOME = OutcomeBeacon(visitor="v1", session="v1:1", arm="treatment", eligible=True, intervened=True, converted=False,
@@ -259,25 +255,28 @@ def test_a_lead_inside_its_retention_is_kept(tmp_path, receiver):
     assert purged == (0, 0) and len(rows) == 1
 
 
-class WatchedStore(SqliteStore):
-    """The SQLite store, noting each pass (a claim) and each retention run, and failing the passes
-    named in ``failures`` (an exception per pass number) as a store that is away would."""
+class WatchedStore:
+    """The configured (SQLite) store, noting each pass (a claim) and each retention run, and failing the
+    passes named in ``failures`` (an exception per pass number) as a store that is away would."""
 
-    def __init__(self, path, failures=None):
-        super().__init__(path)
+    def __init__(self, store, failures=None):
+        self.store = store
         self.claims: list[float] = []
         self.purges: list[float] = []
         self.failures = failures or {}
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
 
     async def claim_due(self, now, lease, limit=20):
         self.claims.append(now)
         if len(self.claims) in self.failures:
             raise self.failures[len(self.claims)]
-        return await super().claim_due(now, lease, limit)
+        return await self.store.claim_due(now, lease, limit)
 
     async def purge_older(self, leads_before, outcomes_before):
         self.purges.append(leads_before)
-        return await super().purge_older(leads_before, outcomes_before)
+        return await self.store.purge_older(leads_before, outcomes_before)
 
 
 def running_outbox(tmp_path, work, failures=None):
@@ -287,8 +286,7 @@ def running_outbox(tmp_path, work, failures=None):
     config = load_config(None, env={}, data_dir=tmp_path / "data", port=free_port(), lead_retention_days=1)
 
     async def run():
-        (tmp_path / "data").mkdir(exist_ok=True)
-        store = WatchedStore(tmp_path / "data" / "tactful.sqlite3", failures)
+        store = WatchedStore(open_store(config), failures)
         await store.start()
         outbox = Outbox(store, Metrics(), config, clock=clock)
         outbox.idle = 3600.0  # no pass comes by itself: each one here is nudged

@@ -10,7 +10,8 @@ yourself::
 The message path alone (cache, spend cap, model, guard, template) is ``create_words``;
 ``price_requests`` answers a list of message requests through it with a stand-in model.
 ``open_store(config)`` gives the configured store (SQLite, or PostgreSQL with ``database_url``);
-its methods are coroutines, and ``await store.start()`` comes first.
+its methods are coroutines, and ``await store.start()`` comes first. ``Outbox(store, metrics, config)``
+delivers the stored leads (``deliver_due()`` is one pass; ``start()`` runs passes in the background).
 """
 
 from ._app import Proxy, create_app
@@ -30,6 +31,7 @@ from ._guard import check as check_output
 from ._guard import clean as clean_output
 from ._http import serve, server_config, worker_config
 from ._metrics import Metrics
+from ._outbox import Outbox, ascii_address
 from ._outbox import sign as sign_webhook
 from ._shared import SharedState, open_state
 from ._store import BackendDown, Store, open_store, spend_day
@@ -48,6 +50,7 @@ __all__ = [
     "Forbidden",
     "Metrics",
     "OpenAIWriter",
+    "Outbox",
     "Proxy",
     "ProxyConfig",
     "ProxyError",
@@ -62,6 +65,7 @@ __all__ = [
     "Writer",
     "WriterError",
     "Written",
+    "ascii_address",
     "check_output",
     "worker_config",
     "clean_output",
