@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from aiosmtpd.controller import Controller
 from loopback import RunningProxy, free_port
-from proxy_helpers import FakeModel, Inbox, Receiver
+from proxy_helpers import FakeModel, Receiver, serve_inbox
 
 from tactful.proxy import load_config
 
@@ -42,12 +41,7 @@ def fake_model(request):
 
 @pytest.fixture()
 def smtp():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    inbox.port = controller.port
-    yield inbox
-    controller.stop()
+    yield from serve_inbox()
 
 
 @pytest.fixture()

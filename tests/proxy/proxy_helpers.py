@@ -11,7 +11,9 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
+from aiosmtpd.controller import Controller
 from golden import merge
+from loopback import free_port
 
 
 class FakeModel:
@@ -177,6 +179,16 @@ class Inbox:
             return self.refusal
         self.messages.append((envelope.rcpt_tos, content))
         return "250 OK"
+
+
+def serve_inbox(**options):
+    """An Inbox served by aiosmtpd on a loopback port (``options`` go to its Controller), until closed."""
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), **options)
+    controller.start()
+    inbox.port = controller.port
+    yield inbox
+    controller.stop()
 
 
 def lead_playbook(demo_source, receiver):

@@ -17,9 +17,8 @@ from email import message_from_string
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 from loopback import free_port, run_async
-from proxy_helpers import Inbox
+from proxy_helpers import serve_inbox
 
 from tactful.core import OutcomeBeacon
 from tactful.proxy import BackendDown, Metrics, Outbox, ascii_address, load_config, open_store
@@ -38,8 +37,9 @@ class Clock:
         return self.now
 
 
-def with_outbox(tmp_path, targets, work, clock=None, **overrides):
-    """``await work(outbox, store, clock)`` with one lead stored for ``targets`` at the clock's time."""
+def with_outbox(tmp_path, targets, work, clock=None, kind=Outbox, **overrides):
+    """``await work(outbox, store, clock)`` with one lead stored for ``targets`` at the clock's time;
+    the outbox is a ``kind`` (a subclass with other timeouts, say)."""
     clock = clock or Clock()
     config = load_config(None, env={"TACTFUL_WEBHOOK_SECRET": "hook-secret"}, data_dir=tmp_path / "data",
                          port=free_port(), **overrides)  # fmt: skip
@@ -47,7 +47,7 @@ def with_outbox(tmp_path, targets, work, clock=None, **overrides):
     async def run():
         store = open_store(config)
         await store.start()
-        outbox = Outbox(store, Metrics(), config, clock=clock)
+        outbox = kind(store, Metrics(), config, clock=clock)
         try:
             await store.add_lead(LEAD, targets, clock())
             return await work(outbox, store, clock)
@@ -357,13 +357,9 @@ def test_a_webhook_that_hangs_is_a_failed_try(tmp_path, receiver):
     receiver.hang_first = 2.0
 
     async def work(outbox, store, clock):
-        quick = Quick(store, outbox.metrics, outbox.config, clock=clock)
-        try:
-            return await quick.deliver_due(), await store.deliveries()
-        finally:
-            await quick.stop()
+        return await outbox.deliver_due(), await store.deliveries()
 
-    delivered, (row,) = with_outbox(tmp_path, [("webhook", receiver.url)], work, backoff=7.0)
+    delivered, (row,) = with_outbox(tmp_path, [("webhook", receiver.url)], work, kind=Quick, backoff=7.0)
     assert delivered == 0 and row["state"] == "pending" and row["next_attempt"] == T0 + 7.0
     assert row["last_error"].startswith("ReadTimeout")
 
@@ -374,14 +370,10 @@ def test_a_mail_server_that_never_greets_is_a_failed_try(tmp_path):
         silent.listen()
 
         async def work(outbox, store, clock):
-            quick = Quick(store, outbox.metrics, outbox.config, clock=clock)
-            try:
-                await quick.deliver_due()
-                return await store.deliveries()
-            finally:
-                await quick.stop()
+            await outbox.deliver_due()
+            return await store.deliveries()
 
-        (row,) = with_outbox(tmp_path, [("email", "sales@shop.test")], work, smtp_host="127.0.0.1",
+        (row,) = with_outbox(tmp_path, [("email", "sales@shop.test")], work, kind=Quick, smtp_host="127.0.0.1",
                              smtp_port=silent.getsockname()[1], backoff=7.0)  # fmt: skip
     assert row["state"] == "pending" and row["next_attempt"] == T0 + 7.0 and "timed out" in row["last_error"]
 
@@ -389,12 +381,7 @@ def test_a_mail_server_that_never_greets_is_a_failed_try(tmp_path):
 @pytest.fixture()
 def ascii_smtp():
     """An SMTP inbox that does not offer SMTPUTF8 (many do not)."""
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), enable_SMTPUTF8=False)
-    controller.start()
-    inbox.port = controller.port
-    yield inbox
-    controller.stop()
+    yield from serve_inbox(enable_SMTPUTF8=False)
 
 
 def test_an_inbox_the_mail_server_cannot_address_is_a_dead_letter_at_once(tmp_path, ascii_smtp):
