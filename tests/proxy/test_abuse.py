@@ -84,6 +84,24 @@ def test_tokens_are_required_and_checked(make_proxy):
     assert proxy.post("/v1/message", CART, token).status_code == 200
 
 
+def test_an_issued_token_names_a_random_subject_its_expiry_and_its_visitor(make_proxy):
+    # The body is the documented claims: a subject of 96 random bits (16 base64url characters,
+    # a new one each time), the expiry in whole seconds, and the visitor id when the browser sent one.
+    now = [1_800_000_000.5]
+    proxy = make_proxy(token_ttl=60.0, clock=lambda: now[0])
+
+    def claims(token: str) -> dict:
+        body = token.split(".")[0]
+        return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+
+    first, second = claims(proxy.token()), claims(proxy.token("v1"))
+    assert first.keys() == {"sub", "exp"} and second.keys() == {"sub", "exp", "vid"}
+    assert first["exp"] == second["exp"] == 1_800_000_060 and second["vid"] == "v1"
+    for subject in (first["sub"], second["sub"]):
+        assert len(subject) == 16 and len(base64.urlsafe_b64decode(subject)) == 12
+    assert first["sub"] != second["sub"]
+
+
 def test_expired_tokens_are_refused(make_proxy):
     now = [1_800_000_000.0]
     proxy = make_proxy(token_ttl=60.0, clock=lambda: now[0])

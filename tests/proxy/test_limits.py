@@ -40,6 +40,11 @@ def test_an_idle_bucket_refills_to_its_burst_and_no_further(limiter):
     for _ in range(10):
         take("v1", 10)
     assert take("v1", 10) == 6.0  # 10 a minute: a token every 6 s
+    now[0] += 3
+    assert take("v1", 10) == 3.0  # half a token has come back: half the wait is left
+    now[0] += 3
+    assert take("v1", 10) == 0.0
+    assert take("v1", 10) == 6.0
     now[0] += 3600  # an hour idle refills ten tokens, not six hundred
     assert [take("v1", 10) for _ in range(11)] == [0.0] * 10 + [6.0]
 
