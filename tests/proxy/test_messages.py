@@ -193,7 +193,9 @@ def test_answers_are_grounded_in_the_facts_the_page_states_when_privacy_lets_the
         assert reply.text == f"From this page: {expected}" and reply.source == "template"
     reply = decode(ReplyReply, proxy.post("/v1/reply", {**QUESTION, "text": "Is there a gift card?", "facts": FACTS},
                                           token).content)  # fmt: skip
-    assert "From this page" not in reply.text  # no fact is about that: no made-up grounding
+    # No fact is about that: no made-up grounding, a pointer to the page and to Help instead.
+    assert reply.text == ("Good question! The team can answer it precisely (see Help); the details on this page may "
+                          "already cover it.")  # fmt: skip
     # A model gets the facts beside the question, as data.
     modelled = make_proxy(playbook=context, **model_overrides(fake_model))
     fake_model.text = "They are waxed full-grain leather."
@@ -249,3 +251,43 @@ def test_a_full_message_cache_forgets_the_least_recently_used_words(tmp_path, de
     # Two entries: reading "en" again makes it the most recent, so "fr" pushes "de" out, not "en".
     got = run_async(lambda: sources(["en", "de", "en", "fr", "en", "fr", "de"]))
     assert got == ["model", "model", "cache", "model", "cache", "cache", "model"]
+
+
+STAND_IN_CALL_USD = (320 * 1.0 + 40 * 5.0) / 1e6  # a stand-in call's reported tokens at claude-haiku-4-5's prices
+
+
+def test_pricing_requests_counts_this_runs_model_calls_and_what_they_cost(demo_playbook, monkeypatch):
+    # The lift report prices a day with this: the requests' own clock, the default cache of an hour,
+    # nothing read from the environment, and only the calls this run made (the writer may have
+    # answered before). Called from inside a running event loop too (a notebook, an ASGI handler).
+    monkeypatch.setenv("TACTFUL_CACHE_TTL", "1")
+    requests = [(1000.0, cart_request()), (2800.0, cart_request()), (4601.0, cart_request()), (4601.0, cart_request("de"))]
+    writer = StandInWriter()
+    writer.calls = 5
+    calls, usd = price_requests(demo_playbook, requests, writer)
+    assert calls == 3 and writer.calls == 8  # en, en again past the hour, de; the second en was cached
+    assert usd == pytest.approx(3 * STAND_IN_CALL_USD)
+    assert price_requests(demo_playbook, requests) == (calls, usd)  # the default writer is the same stand-in
+
+    async def from_a_running_loop():
+        return price_requests(demo_playbook, requests)
+
+    assert run_async(from_a_running_loop) == (calls, usd)
+    assert price_requests(demo_playbook, []) == (0, 0.0)
+
+
+def test_the_review_log_is_stamped_by_the_clock_the_words_were_given(tmp_path, demo_playbook):
+    config = load_config(None, env={}, data_dir=tmp_path)
+
+    async def said() -> list[dict]:
+        store = open_store(config)
+        await store.start()
+        try:
+            words = create_words(config, demo_playbook, StandInWriter(), store, clock=lambda: 1_800_000_000.0)
+            await words.message(cart_request())
+            return await store.said()
+        finally:
+            await store.close()
+
+    rows = run_async(said)
+    assert [(row["at"], row["trigger"], row["source"]) for row in rows] == [(1_800_000_000.0, "cart_exit", "model")]

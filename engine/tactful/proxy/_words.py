@@ -316,12 +316,12 @@ def price_requests(
     """(model calls, USD) to answer ``requests`` (time, request) in order through the real message path.
 
     Time is the requests' own: the cache expires as it would have. The default writer is a
-    ``StandInWriter`` priced as claude-haiku-4-5; no network, a throwaway store.
+    ``StandInWriter`` priced as claude-haiku-4-5; no network, a throwaway store, whose spend
+    counts the calls and their cost (so any writer can be priced).
     """
     writer = writer or StandInWriter()
-    calls_before = getattr(writer, "calls", 0)
     clock = {"now": requests[0][0] if requests else 0.0}
-    cost = [0.0]
+    spend = {"calls": 0, "spent": 0.0}
     with tempfile.TemporaryDirectory() as tmp:
         overrides = {"cache_ttl": cache_ttl} if cache_ttl is not None else {}
         config = load_config(None, env={}, data_dir=Path(tmp), daily_usd=1e9, **overrides)
@@ -334,12 +334,12 @@ def price_requests(
                 for at, request in requests:
                     clock["now"] = at
                     await words.message(request)
-                cost[0] = (await store.spend_total())["spent"]
+                spend.update(await store.spend_total())
             finally:
                 await store.close()
 
         _run(ask())
-    return getattr(writer, "calls", 0) - calls_before, cost[0]
+    return spend["calls"], spend["spent"]
 
 
 def _run(coroutine) -> None:
