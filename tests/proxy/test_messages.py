@@ -179,6 +179,65 @@ FACTS = [["sizing", "Sizes run true; between two sizes, take the larger."],
          ["delivery", "Two to four working days within the EU."], ["material", "Waxed full-grain leather."]]
 
 
+def replies_by_route(proxy) -> dict[str, float]:
+    return {route: proxy.proxy.metrics.value("tactful_replies_total", route=route)
+            for route in ("agent", "template", "support", "turn_limit")}  # fmt: skip
+
+
+def test_the_model_is_asked_with_the_page_the_language_and_the_chat_so_far(make_proxy, fake_model, demo_source):
+    # At context privacy the user message is exactly this JSON (after the task line): the page,
+    # the product and its facts, the supported language, the trigger's suggested questions, the
+    # chat so far as the server kept it (each text cut at 400 characters), and the question, with
+    # the visitor's own letters kept as they are (not escaped).
+    from tactful.core import Playbook
+
+    context = Playbook.from_dict({**demo_source, "privacy": {"level": "context"}})
+    proxy = make_proxy(playbook=context, **model_overrides(fake_model))
+    token = proxy.token()
+    fake_model.text = "The membrane keeps your feet dry."
+    first = "Ist er wasserdicht? " + "é" * 450
+    for text in (first, "Und die Größe?"):
+        body = {**QUESTION, "text": text, "product": "Trail Boot", "facts": FACTS, "locale": "de-CH"}
+        assert decode(ReplyReply, proxy.post("/v1/reply", body, token).content).route == "agent"
+    task, user = fake_model.bodies[-1]["messages"][-1]["content"].split("\n", 1)
+    assert task.startswith("Answer the visitor's question in one or two sentences") and "Größe" in user
+    assert json.loads(user) == {
+        "page": "product", "product": "Trail Boot", "product_facts": dict(FACTS), "language": "de",
+        "suggested_questions": list(context.trigger("product_questions").questions),
+        "earlier_turns": [{"from": "visitor", "text": first[:400]}, {"from": "agent", "text": fake_model.text}],
+        "visitor_question": "Und die Größe?",
+    }  # fmt: skip
+    assert replies_by_route(proxy) == {"agent": 2, "template": 0, "support": 0, "turn_limit": 0}
+
+
+def test_a_turn_limit_above_the_history_sent_still_holds(make_proxy, fake_model, demo_playbook):
+    # The model sees the last 8 turns; a limit of 10 still counts all 10, then hands over to support.
+    proxy = make_proxy(**{**model_overrides(fake_model), "max_turns": 10})
+    token = proxy.token()
+    fake_model.text = "The membrane keeps your feet dry."
+    replies = [decode(ReplyReply, proxy.post("/v1/reply", {**QUESTION, "text": f"Question {n}?"}, token).content)
+               for n in range(11)]  # fmt: skip
+    assert [reply.route for reply in replies] == ["agent"] * 10 + ["support"] and fake_model.calls == 10
+    assert replies[-1].text == "Let's continue with the support team, who can go into detail."
+    assert replies[-1].link == demo_playbook.support_link and replies[-1].source == "template"
+    sent = json.loads(fake_model.bodies[-1]["messages"][-1]["content"].split("\n", 1)[1])["earlier_turns"]
+    assert len(sent) == 16 and sent[0] == {"from": "visitor", "text": "Question 1?"}
+    assert replies_by_route(proxy) == {"agent": 10, "template": 0, "support": 0, "turn_limit": 1}
+
+
+def test_each_reply_route_is_counted(make_proxy, fake_model):
+    proxy = make_proxy(**model_overrides(fake_model))
+    token = proxy.token()
+    assert decode(ReplyReply, proxy.post("/v1/reply", {**QUESTION, "text": "Where is my order #1234?"}, token).content).route == "support"
+    fake_model.text = "Use code SAVE20 for 20% off today!"  # the guard blocks it: the template answers
+    assert decode(ReplyReply, proxy.post("/v1/reply", QUESTION, token).content).source == "template"
+    assert proxy.proxy.metrics.value("tactful_guard_blocked_total", purpose="reply") == 1
+    fake_model.mode = "400"  # the model refuses: the template again, counted as a failed reply call
+    assert decode(ReplyReply, proxy.post("/v1/reply", QUESTION, token).content).source == "template"
+    assert proxy.proxy.metrics.value("tactful_model_failures_total", purpose="reply") == 1
+    assert replies_by_route(proxy) == {"agent": 0, "template": 2, "support": 1, "turn_limit": 0}
+
+
 def test_answers_are_grounded_in_the_facts_the_page_states_when_privacy_lets_them_travel(
         make_proxy, fake_model, demo_source):  # fmt: skip
     from tactful.core import Playbook

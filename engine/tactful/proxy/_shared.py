@@ -49,7 +49,12 @@ class SharedState(Protocol):
     async def add_turn(self, subject: str, trigger: str, visitor: str, agent: str) -> None: ...
 
 
-MAX_TURNS_KEPT = 8
+MAX_TURNS_KEPT = 8  # turns (question and answer) kept at least; more when the turn limit is higher
+
+
+def kept_turns(config) -> int:
+    """Entries (a question or an answer) kept per chat: enough for the turn limit to be counted."""
+    return 2 * max(MAX_TURNS_KEPT, int(config.max_turns))
 
 
 class LocalState:
@@ -101,7 +106,7 @@ class LocalState:
         return kept[1] if kept is not None and kept[0] >= self.clock() else []
 
     async def add_turn(self, subject: str, trigger: str, visitor: str, agent: str) -> None:
-        turns = [*await self.turns(subject, trigger), ("visitor", visitor), ("agent", agent)][-2 * MAX_TURNS_KEPT :]
+        turns = [*await self.turns(subject, trigger), ("visitor", visitor), ("agent", agent)][-kept_turns(self.config) :]
         self.chats[(subject, trigger)] = (self.clock() + self.config.token_ttl, turns)
         if len(self.chats) > 50_000:  # drop the stalest conversations
             for key, _ in sorted(self.chats.items(), key=lambda item: item[1][0])[: len(self.chats) // 10]:
@@ -228,7 +233,7 @@ class RedisState:
         return [(role, text) for role, text in json.loads(kept)] if kept else []
 
     async def add_turn(self, subject: str, trigger: str, visitor: str, agent: str) -> None:
-        turns = [*await self.turns(subject, trigger), ("visitor", visitor), ("agent", agent)][-2 * MAX_TURNS_KEPT :]
+        turns = [*await self.turns(subject, trigger), ("visitor", visitor), ("agent", agent)][-kept_turns(self.config) :]
         try:
             await self.redis.set(self._chat(subject, trigger), json.dumps(turns),
                                  px=max(1, int(self.config.token_ttl * 1000)))  # fmt: skip

@@ -31,7 +31,7 @@ from ._errors import BadRequest, WriterError
 from ._guard import DEFAULT_CLAIMS, Policy, check, clean
 from ._metrics import Metrics
 from ._scope import support_topic
-from ._shared import LocalState, SharedState
+from ._shared import MAX_TURNS_KEPT, LocalState, SharedState
 from ._store import BackendDown, Store, open_store, spend_day
 from ._writers import StandInWriter, Writer, Written
 
@@ -186,7 +186,7 @@ class Words:
         shared = self.playbook.privacy == "context"
         product = request.product if shared else None
         facts = dict(request.facts or ()) if shared else {}
-        history = [{"from": role, "text": text[:400]} for role, text in earlier]
+        history = [{"from": role, "text": text[:400]} for role, text in earlier[-2 * MAX_TURNS_KEPT :]]
         user = json.dumps({"page": request.page_kind, "product": product or "not shared",
                            "product_facts": facts or "not shared",
                            "language": supported_locale(request.locale), "suggested_questions": list(trig.questions),
