@@ -122,6 +122,45 @@ def test_an_honest_wording_passes_the_guard(make_proxy, fake_model):
     assert ask(make_proxy(**model_overrides(fake_model))).source == "model"
 
 
+def with_variants(demo_source):
+    from tactful.core import Playbook
+
+    triggers = [dict(t, variants=[{"id": "plain"}, {"id": "warm", "title": "Wait a moment",
+                                                    "message": "Still deciding? {percent}% off with {code}."}])
+                if t["id"] == "cart_exit" else t for t in demo_source["triggers"]]  # fmt: skip
+    return Playbook.from_dict({**demo_source, "triggers": triggers})
+
+
+def test_a_variants_words_are_its_own_and_the_model_is_told_only_what_the_page_shows(make_proxy, fake_model,
+                                                                                      demo_source):  # fmt: skip
+    playbook = with_variants(demo_source)
+    proxy = make_proxy(playbook=playbook)
+    warm = ask(proxy, {**CART, "variant": "warm"})
+    assert warm.text == "Still deciding? 10% off with SAVE10." and warm.source == "template"
+    refused = proxy.post("/v1/message", {**CART, "variant": "cold"}, proxy.token())
+    assert refused.status_code == 400
+    assert refused.json()["error"] == "variant 'cold' is not a variant of trigger 'cart_exit'"
+    # The model gets the moment, the variant's title and that an offer is on the page, not its numbers.
+    modelled = make_proxy(playbook=playbook, **model_overrides(fake_model))
+    assert ask(modelled, {**CART, "variant": "warm"}).source == "model"
+    task, context = fake_model.bodies[-1]["messages"][-1]["content"].split("\n", 1)
+    assert task == "Write the message for this moment."
+    assert json.loads(context) == {"moment": "discount", "page": "cart", "language": "en",
+                                   "offer": {"type": "discount", "shown_on_the_page": True}, "product": None,
+                                   "title": "Wait a moment"}  # fmt: skip
+
+
+def test_a_message_for_another_moment_or_page_is_a_400_that_says_why(make_proxy):
+    proxy = make_proxy()
+    token = proxy.token()
+    wrong_kind = proxy.post("/v1/message", {**CART, "kind": "compare"}, token)
+    assert wrong_kind.status_code == 400
+    assert wrong_kind.json()["error"] == "kind 'compare' is not trigger 'cart_exit''s (discount)"
+    wrong_page = proxy.post("/v1/message", {**CART, "page_kind": "category"}, token)
+    assert wrong_page.status_code == 400
+    assert wrong_page.json()["error"] == "trigger 'cart_exit' does not fire on category pages"
+
+
 def test_unknown_trigger_or_foreign_offer_is_a_400(make_proxy):
     proxy = make_proxy()
     token = proxy.token()
