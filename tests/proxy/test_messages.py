@@ -122,13 +122,14 @@ def test_an_honest_wording_passes_the_guard(make_proxy, fake_model):
     assert ask(make_proxy(**model_overrides(fake_model))).source == "model"
 
 
-def with_variants(demo_source):
+def with_variants(demo_source, **privacy):
     from tactful.core import Playbook
 
     triggers = [dict(t, variants=[{"id": "plain"}, {"id": "warm", "title": "Wait a moment",
-                                                    "message": "Still deciding? {percent}% off with {code}."}])
+                                                    "message": "Still deciding? {percent}% off with {code}."},
+                                  {"id": "named", "message": "Still deciding on {product}?"}])
                 if t["id"] == "cart_exit" else t for t in demo_source["triggers"]]  # fmt: skip
-    return Playbook.from_dict({**demo_source, "triggers": triggers})
+    return Playbook.from_dict({**demo_source, "triggers": triggers, **privacy})
 
 
 def test_a_variants_words_are_its_own_and_the_model_is_told_only_what_the_page_shows(make_proxy, fake_model,
@@ -148,6 +149,23 @@ def test_a_variants_words_are_its_own_and_the_model_is_told_only_what_the_page_s
     assert json.loads(context) == {"moment": "discount", "page": "cart", "language": "en",
                                    "offer": {"type": "discount", "shown_on_the_page": True}, "product": None,
                                    "title": "Wait a moment"}  # fmt: skip
+
+
+def test_the_product_is_named_only_at_context_privacy(make_proxy, fake_model, demo_source):
+    # At minimal privacy the product the browser names is neither written into the card nor sent to
+    # the model; at context it is both, and words written for one product are not served for another.
+    named = {**CART, "variant": "named", "product": "Trail Boot"}
+    assert ask(make_proxy(playbook=with_variants(demo_source)), named).text == "Still deciding on this item?"
+    context = with_variants(demo_source, privacy={"level": "context"})
+    assert ask(make_proxy(playbook=context), named).text == "Still deciding on Trail Boot?"
+    minimal = make_proxy(playbook=with_variants(demo_source), **model_overrides(fake_model))
+    ask(minimal, named)
+    assert ask(minimal, {**named, "product": "Rain Jacket"}).source == "cache" and fake_model.calls == 1
+    assert json.loads(fake_model.bodies[-1]["messages"][-1]["content"].split("\n", 1)[1])["product"] is None
+    modelled = make_proxy(playbook=context, **model_overrides(fake_model))
+    assert [ask(modelled, {**named, "product": p}).source for p in ("Trail Boot", "trail boot", "Rain Jacket")] == [
+        "model", "cache", "model"]  # fmt: skip
+    assert json.loads(fake_model.bodies[-1]["messages"][-1]["content"].split("\n", 1)[1])["product"] == "Rain Jacket"
 
 
 def test_a_message_for_another_moment_or_page_is_a_400_that_says_why(make_proxy):
