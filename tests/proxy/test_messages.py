@@ -213,7 +213,7 @@ def test_visitor_text_cannot_close_its_quoting_and_minimal_privacy_keeps_the_pro
     content = fake_model.bodies[-1]["messages"][-1]["content"]
     payload = json.loads(content.split("\n", 1)[1])
     assert payload["visitor_question"] == hostile  # intact, and only ever a string value
-    assert "Secret Boots" not in content  # the demo shop's privacy level is minimal
+    assert "Secret Boots" not in content and payload["product"] == "not shared"  # the demo shop's privacy is minimal
 
 
 def test_turns_are_bounded_by_the_server_not_the_browser(make_proxy, fake_model):
@@ -282,7 +282,7 @@ def test_a_turn_limit_above_the_history_sent_still_holds(make_proxy, fake_model,
     assert replies_by_route(proxy) == {"agent": 10, "template": 0, "support": 0, "turn_limit": 1}
 
 
-def test_each_reply_route_is_counted(make_proxy, fake_model):
+def test_each_reply_route_is_counted(make_proxy, fake_model, demo_playbook):
     proxy = make_proxy(**model_overrides(fake_model))
     token = proxy.token()
     assert decode(ReplyReply, proxy.post("/v1/reply", {**QUESTION, "text": "Where is my order #1234?"}, token).content).route == "support"
@@ -290,7 +290,8 @@ def test_each_reply_route_is_counted(make_proxy, fake_model):
     assert decode(ReplyReply, proxy.post("/v1/reply", QUESTION, token).content).source == "template"
     assert proxy.proxy.metrics.value("tactful_guard_blocked_total", purpose="reply") == 1
     fake_model.mode = "400"  # the model refuses: the template again, counted as a failed reply call
-    assert decode(ReplyReply, proxy.post("/v1/reply", QUESTION, token).content).source == "template"
+    fallback = decode(ReplyReply, proxy.post("/v1/reply", QUESTION, token).content)
+    assert fallback.source == "template" and fallback.link == demo_playbook.support_link
     assert proxy.proxy.metrics.value("tactful_model_failures_total", purpose="reply") == 1
     assert replies_by_route(proxy) == {"agent": 0, "template": 2, "support": 1, "turn_limit": 0}
 
@@ -407,3 +408,23 @@ def test_the_review_log_is_stamped_by_the_clock_the_words_were_given(tmp_path, d
 
     rows = run_async(said)
     assert [(row["at"], row["trigger"], row["source"]) for row in rows] == [(1_800_000_000.0, "cart_exit", "model")]
+
+
+def test_a_model_answer_is_kept_in_the_review_log_with_its_question(make_proxy, fake_model):
+    proxy = make_proxy(**model_overrides(fake_model))
+    fake_model.text = "The membrane keeps your feet dry."
+    proxy.post("/v1/reply", QUESTION, proxy.token("v1"))
+    rows = proxy.call(proxy.proxy.store.said())
+    assert sorted((r["visitor"], r["trigger"], r["kind"], r["source"], r["text"]) for r in rows) == [
+        ("v1", "product_questions", "answer", "model", "The membrane keeps your feet dry."),
+        ("v1", "product_questions", "question", "visitor", "Is it waterproof?"),
+    ]  # fmt: skip
+
+
+def test_pricing_a_day_is_not_stopped_by_the_proxys_daily_cap(demo_playbook):
+    # 800 model calls of a model priced high cost 6 USD, more than the default cap of 5 USD a day: the
+    # price of the day is what they would cost, all of them.
+    writer = StandInWriter(input_tokens=1000, output_tokens=100, model="a-model-priced-high")
+    requests = [(1000.0 + n, cart_request()) for n in range(800)]
+    calls, usd = price_requests(demo_playbook, requests, writer, cache_ttl=0.5)
+    assert calls == 800 and usd == pytest.approx(6.0)

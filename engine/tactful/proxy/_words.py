@@ -320,34 +320,30 @@ def price_requests(
     counts the calls and their cost (so any writer can be priced).
     """
     writer = writer or StandInWriter()
-    clock = {"now": requests[0][0] if requests else 0.0}
-    spend = {"calls": 0, "spent": 0.0}
     with tempfile.TemporaryDirectory() as tmp:
         overrides = {"cache_ttl": cache_ttl} if cache_ttl is not None else {}
-        config = load_config(None, env={}, data_dir=Path(tmp), daily_usd=1e9, **overrides)
+        config = load_config(env={}, data_dir=Path(tmp), daily_usd=1e9, **overrides)  # no cap: the whole day is priced
 
-        async def ask() -> None:
+        async def ask() -> dict:
             store = open_store(config)
             await store.start()
             try:
-                words = create_words(config, playbook, writer, store, clock=lambda: clock["now"])
-                for at, request in requests:
-                    clock["now"] = at
+                words = create_words(config, playbook, writer, store, clock=lambda: at)
+                for at, request in requests:  # noqa: B007 (the clock above reads it: the request's own time)
                     await words.message(request)
-                spend.update(await store.spend_total())
+                return await store.spend_total()
             finally:
                 await store.close()
 
-        _run(ask())
+        spend = _run(ask())
     return spend["calls"], spend["spent"]
 
 
-def _run(coroutine) -> None:
+def _run(coroutine):
     """asyncio.run, also from code that already has a running event loop (it gets a thread)."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        asyncio.run(coroutine)
-        return
+        return asyncio.run(coroutine)
     with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, coroutine).result()
+        return pool.submit(asyncio.run, coroutine).result()
