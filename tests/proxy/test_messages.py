@@ -149,6 +149,8 @@ def test_a_variants_words_are_its_own_and_the_model_is_told_only_what_the_page_s
     assert json.loads(context) == {"moment": "discount", "page": "cart", "language": "en",
                                    "offer": {"type": "discount", "shown_on_the_page": True}, "product": None,
                                    "title": "Wait a moment"}  # fmt: skip
+    assert ask(modelled, {**CART, "variant": "plain"}).source == "model"  # each variant's words are its own
+    assert ask(modelled, {**CART, "variant": "warm"}).source == "cache" and fake_model.calls == 2
 
 
 def test_the_product_is_named_only_at_context_privacy(make_proxy, fake_model, demo_source):
