@@ -127,9 +127,11 @@ def with_variants(demo_source, **privacy):
 
     triggers = [dict(t, variants=[{"id": "plain"}, {"id": "warm", "title": "Wait a moment",
                                                     "message": "Still deciding? {percent}% off with {code}."},
-                                  {"id": "named", "message": "Still deciding on {product}?"}])
+                                  {"id": "named", "message": "Still deciding on {product}?"},
+                                  {"id": "sizes", "message": "Not sure of the size? {description}.", "offer": "size_help"}])
                 if t["id"] == "cart_exit" else t for t in demo_source["triggers"]]  # fmt: skip
-    return Playbook.from_dict({**demo_source, "triggers": triggers, **privacy})
+    offers = {**demo_source["offers"], "size_help": {"type": "info", "description": "Exchanges cost nothing"}}
+    return Playbook.from_dict({**demo_source, "offers": offers, "triggers": triggers, **privacy})
 
 
 def test_a_variants_words_are_its_own_and_the_model_is_told_only_what_the_page_shows(make_proxy, fake_model,
@@ -430,3 +432,28 @@ def test_pricing_a_day_is_not_stopped_by_the_proxys_daily_cap(demo_playbook):
     requests = [(1000.0 + n, cart_request()) for n in range(800)]
     calls, usd = price_requests(demo_playbook, requests, writer, cache_ttl=0.5)
     assert calls == 800 and usd == pytest.approx(6.0)
+
+
+def test_every_card_is_logged_for_review_with_its_variant_and_only_model_words_verbatim(make_proxy, fake_model,
+                                                                                          demo_source):  # fmt: skip
+    # The review log keeps who saw which card (trigger, variant) and where its words came from; the
+    # words themselves only when a model wrote them (the template's are the playbook's own).
+    playbook = with_variants(demo_source)
+    template = make_proxy(playbook=playbook)
+    ask(template, {**CART, "variant": "warm"}, template.token("v1"))
+    modelled = make_proxy(playbook=playbook, **model_overrides(fake_model))
+    token = modelled.token("v2")
+    for _ in range(2):
+        ask(modelled, {**CART, "variant": "sizes", "offer": "size_help"}, token)
+    rows = [template.call(template.proxy.store.said()), modelled.call(modelled.proxy.store.said())]
+    seen = sorted((r["visitor"], r["trigger"], r["variant"], r["kind"], r["source"], r["text"]) for r in rows[0] + rows[1])
+    assert seen == [("v1", "cart_exit", "warm", "card", "template", None),
+                    ("v2", "cart_exit", "sizes", "card", "cache", fake_model.text),
+                    ("v2", "cart_exit", "sizes", "card", "model", fake_model.text)]  # fmt: skip
+    # The variant's own offer is the one the model hears of, and each source is counted.
+    context = json.loads(fake_model.bodies[-1]["messages"][-1]["content"].split("\n", 1)[1])
+    assert context["offer"] == {"type": "info", "shown_on_the_page": True}
+    counted = {source: modelled.proxy.metrics.value("tactful_messages_total", source=source)
+               for source in ("model", "cache", "template")}  # fmt: skip
+    assert counted == {"model": 1, "cache": 1, "template": 0}
+    assert template.proxy.metrics.value("tactful_messages_total", source="template") == 1
