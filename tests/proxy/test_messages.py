@@ -11,7 +11,7 @@ from loopback import run_async
 from proxy_helpers import model_overrides
 
 from tactful.core import MessageReply, MessageRequest, ReplyReply, decode
-from tactful.proxy import StandInWriter, create_words, load_config, open_store, price_requests, spend_day
+from tactful.proxy import BackendDown, StandInWriter, create_words, load_config, open_store, price_requests, spend_day
 
 CART = {"v": 1, "trigger": "cart_exit", "kind": "discount", "page_kind": "cart", "offer": "cart10", "locale": "en-GB"}
 
@@ -458,3 +458,52 @@ def test_every_card_is_logged_for_review_with_its_variant_and_only_model_words_v
                for source in ("model", "cache", "template")}  # fmt: skip
     assert counted == {"model": 1, "cache": 1, "template": 0}
     assert template.proxy.metrics.value("tactful_messages_total", source="template") == 1
+
+
+def test_a_call_whose_usage_goes_unreported_is_charged_its_exact_worst_case(make_proxy, fake_model):
+    # Worst case: every byte of the system prompt and the user message a token, plus 64 a provider
+    # adds, at the model's input price; max_output_tokens at its output price. Counted from what the
+    # model server received.
+    proxy = make_proxy(**model_overrides(fake_model))
+    fake_model.raw = answer(fake_model, '"The offer below is yours if you want it."', "null")
+    assert ask(proxy).source == "model"
+    body = fake_model.bodies[0]
+    system = body["system"] if fake_model.flavour == "anthropic" else body["messages"][0]["content"]
+    tokens_in = len((system + body["messages"][-1]["content"]).encode()) + 64
+    config = proxy.proxy.config
+    price_in, price_out = config.price(config.model)
+    assert (price_in, price_out) == ((1.0, 5.0) if fake_model.flavour == "anthropic" else (0.15, 0.60))
+    spend = proxy.call(proxy.proxy.store.spend(spend_day(time.time())))
+    assert spend["spent"] == pytest.approx((tokens_in * price_in + config.max_output_tokens * price_out) / 1e6, rel=1e-9)
+    assert proxy.proxy.metrics.value("tactful_model_tokens_total", direction="input") == tokens_in
+
+
+class ForgetfulStore:
+    """The configured store, except that it cannot keep review-log rows (a backend that is away)."""
+
+    def __init__(self, store):
+        self.store = store
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+    async def add_said(self, row):
+        raise BackendDown("the review log's table is locked")
+
+
+def test_words_still_reach_the_visitor_when_the_review_log_cannot_keep_them(tmp_path, demo_playbook, caplog):
+    config = load_config(None, env={}, data_dir=tmp_path)
+
+    async def message():
+        store = open_store(config)
+        await store.start()
+        try:
+            words = create_words(config, demo_playbook, StandInWriter(), ForgetfulStore(store))
+            return await words.message(cart_request()), words.metrics.value("tactful_review_log_lost_total")
+        finally:
+            await store.close()
+
+    with caplog.at_level("WARNING", logger="tactful.proxy"):
+        reply, lost = run_async(message)
+    assert reply.source == "model" and lost == 1
+    assert [r.getMessage() for r in caplog.records] == ["a review log row was not kept: the review log's table is locked"]
