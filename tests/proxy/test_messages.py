@@ -507,3 +507,22 @@ def test_words_still_reach_the_visitor_when_the_review_log_cannot_keep_them(tmp_
         reply, lost = run_async(message)
     assert reply.source == "model" and lost == 1
     assert [r.getMessage() for r in caplog.records] == ["a review log row was not kept: the review log's table is locked"]
+
+
+def test_a_reported_usage_is_charged_as_reported_and_a_refused_call_costs_nothing(make_proxy, fake_model):
+    proxy = make_proxy(**model_overrides(fake_model))
+    fake_model.mode = "400"  # refused: nothing billed, no tokens
+    assert ask(proxy).source == "template"
+    metrics = proxy.proxy.metrics
+    tokens = {d: metrics.value("tactful_model_tokens_total", direction=d) for d in ("input", "output")}
+    assert tokens == {"input": 0, "output": 0} and metrics.value("tactful_model_cost_usd_total") == 0
+    fake_model.mode = "ok"
+    fake_model.usage = (120, 30)
+    assert ask(proxy).source == "model"
+    config = proxy.proxy.config
+    price_in, price_out = config.price(config.model)
+    spend = proxy.call(proxy.proxy.store.spend(spend_day(time.time())))
+    assert spend["spent"] == pytest.approx((120 * price_in + 30 * price_out) / 1e6, rel=1e-9) and spend["reserved"] == 0
+    assert metrics.value("tactful_model_cost_usd_total") == pytest.approx(spend["spent"], rel=1e-9)
+    tokens = {d: metrics.value("tactful_model_tokens_total", direction=d) for d in ("input", "output")}
+    assert tokens == {"input": 120, "output": 30}
