@@ -27,6 +27,9 @@ def test_template_by_default_with_no_key(make_proxy, demo_playbook):
     reply = ask(proxy)
     assert reply.source == "template"
     assert reply.text == demo_playbook.trigger("cart_exit").render()
+    # No model is tried: nothing reserved, called or failed.
+    assert proxy.call(proxy.proxy.store.spend_total()) == {"spent": 0.0, "calls": 0}
+    assert proxy.proxy.metrics.value("tactful_model_failures_total", purpose="message") == 0
 
 
 def test_model_words_then_cache(make_proxy, fake_model):
@@ -132,6 +135,15 @@ def with_variants(demo_source, **privacy):
                 if t["id"] == "cart_exit" else t for t in demo_source["triggers"]]  # fmt: skip
     offers = {**demo_source["offers"], "size_help": {"type": "info", "description": "Exchanges cost nothing"}}
     return Playbook.from_dict({**demo_source, "offers": offers, "triggers": triggers, **privacy})
+
+
+def test_words_are_written_in_a_supported_language_else_english(make_proxy, fake_model):
+    proxy = make_proxy(**model_overrides(fake_model))
+    languages = []
+    for locale in ("pt-BR", "tlh", None):
+        ask(proxy, {**CART, "locale": locale} if locale else {k: v for k, v in CART.items() if k != "locale"})
+        languages.append(json.loads(fake_model.bodies[-1]["messages"][-1]["content"].split("\n", 1)[1])["language"])
+    assert languages == ["pt", "en", "en"] and fake_model.calls == 2  # English once, then from the cache
 
 
 def test_a_variants_words_are_its_own_and_the_model_is_told_only_what_the_page_shows(make_proxy, fake_model,
@@ -478,34 +490,43 @@ def test_a_call_whose_usage_goes_unreported_is_charged_its_exact_worst_case(make
     assert proxy.proxy.metrics.value("tactful_model_tokens_total", direction="input") == tokens_in
 
 
-class ForgetfulStore:
-    """The configured store, except that it cannot keep review-log rows (a backend that is away)."""
+class PartlyAwayStore:
+    """The configured store, except that the methods named in ``away`` fail as a backend that is away."""
 
-    def __init__(self, store):
+    def __init__(self, store, away: dict[str, str]):
         self.store = store
+        self.away = away
 
     def __getattr__(self, name):
+        if name in self.away:
+
+            async def refuse(*args, **kwargs):
+                raise BackendDown(self.away[name])
+
+            return refuse
         return getattr(self.store, name)
 
-    async def add_said(self, row):
-        raise BackendDown("the review log's table is locked")
 
-
-def test_words_still_reach_the_visitor_when_the_review_log_cannot_keep_them(tmp_path, demo_playbook, caplog):
-    config = load_config(None, env={}, data_dir=tmp_path)
+def message_through(config, playbook, away: dict[str, str]):
+    """One cart message through the words on a store partly away; the reply, the metrics, today's spend."""
 
     async def message():
         store = open_store(config)
         await store.start()
         try:
-            words = create_words(config, demo_playbook, StandInWriter(), ForgetfulStore(store))
-            return await words.message(cart_request()), words.metrics.value("tactful_review_log_lost_total")
+            words = create_words(config, playbook, StandInWriter(), PartlyAwayStore(store, away))
+            return await words.message(cart_request()), words.metrics, await store.spend(spend_day(time.time()))
         finally:
             await store.close()
 
+    return run_async(message)
+
+
+def test_words_still_reach_the_visitor_when_the_review_log_cannot_keep_them(tmp_path, demo_playbook, caplog):
+    config = load_config(None, env={}, data_dir=tmp_path)
     with caplog.at_level("WARNING", logger="tactful.proxy"):
-        reply, lost = run_async(message)
-    assert reply.source == "model" and lost == 1
+        reply, metrics, _ = message_through(config, demo_playbook, {"add_said": "the review log's table is locked"})
+    assert reply.source == "model" and metrics.value("tactful_review_log_lost_total") == 1
     assert [r.getMessage() for r in caplog.records] == ["a review log row was not kept: the review log's table is locked"]
 
 
@@ -526,3 +547,12 @@ def test_a_reported_usage_is_charged_as_reported_and_a_refused_call_costs_nothin
     assert metrics.value("tactful_model_cost_usd_total") == pytest.approx(spend["spent"], rel=1e-9)
     tokens = {d: metrics.value("tactful_model_tokens_total", direction=d) for d in ("input", "output")}
     assert tokens == {"input": 120, "output": 30}
+
+
+def test_a_spend_that_cannot_be_settled_keeps_its_reservation_and_says_so(tmp_path, demo_playbook, caplog):
+    config = load_config(None, env={}, data_dir=tmp_path)
+    with caplog.at_level("ERROR", logger="tactful.proxy"):
+        reply, _, spend = message_through(config, demo_playbook, {"settle": "the spend table is locked"})
+    assert reply.source == "model" and spend["reserved"] > 0  # the cap errs on the safe side
+    assert [r.getMessage() for r in caplog.records] == [
+        "a model call's spend could not be settled (the spend table is locked); its reservation stays counted"]
