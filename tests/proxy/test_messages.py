@@ -556,3 +556,20 @@ def test_a_spend_that_cannot_be_settled_keeps_its_reservation_and_says_so(tmp_pa
     assert reply.source == "model" and spend["reserved"] > 0  # the cap errs on the safe side
     assert [r.getMessage() for r in caplog.records] == [
         "a model call's spend could not be settled (the spend table is locked); its reservation stays counted"]
+
+
+def test_a_spend_that_cannot_be_reserved_makes_no_call(tmp_path, demo_playbook, caplog):
+    config = load_config(None, env={}, data_dir=tmp_path)
+    with caplog.at_level("WARNING", logger="tactful.proxy"):
+        reply, metrics, spend = message_through(config, demo_playbook, {"reserve": "the spend table is locked"})
+    assert reply.source == "template" and spend["spent"] == 0
+    assert metrics.value("tactful_model_skipped_total", reason="store") == 1
+    assert [r.getMessage() for r in caplog.records] == [
+        "spend cannot be reserved, using the template: the spend table is locked"]
+
+
+def test_the_model_is_asked_at_most_model_per_minute_times(make_proxy, fake_model):
+    proxy = make_proxy(**model_overrides(fake_model), model_per_minute=1)
+    sources = [ask(proxy, {**CART, "locale": locale}).source for locale in ("en", "de")]  # two different messages
+    assert sources == ["model", "template"] and fake_model.calls == 1
+    assert proxy.proxy.metrics.value("tactful_model_skipped_total", reason="rate") == 1
