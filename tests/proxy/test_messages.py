@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
@@ -573,3 +574,42 @@ def test_the_model_is_asked_at_most_model_per_minute_times(make_proxy, fake_mode
     sources = [ask(proxy, {**CART, "locale": locale}).source for locale in ("en", "de")]  # two different messages
     assert sources == ["model", "template"] and fake_model.calls == 1
     assert proxy.proxy.metrics.value("tactful_model_skipped_total", reason="rate") == 1
+
+
+class HeldWriter(StandInWriter):
+    """A stand-in model that answers only once the test lets it (``release``)."""
+
+    def __init__(self):
+        super().__init__()
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def write(self, system: str, user: str, max_tokens: int):
+        self.started.set()
+        await self.release.wait()
+        return await super().write(system, user, max_tokens)
+
+
+def test_a_request_that_finds_every_model_slot_busy_takes_the_template_and_is_not_billed(tmp_path, demo_playbook):
+    # One slot (max_in_flight = 1), held by a call that has not answered: the next request waits its
+    # second for the slot, then takes the template; it made no call, so none is counted or charged.
+    config = load_config(None, env={}, data_dir=tmp_path, max_in_flight=1)
+
+    async def two_at_once():
+        store = open_store(config)
+        await store.start()
+        try:
+            writer = HeldWriter()
+            words = create_words(config, demo_playbook, writer, store)
+            first = asyncio.create_task(words.message(cart_request("en")))
+            await writer.started.wait()
+            second = await words.message(cart_request("de"))
+            writer.release.set()
+            return (await first).source, second.source, words.metrics, await store.spend_total()
+        finally:
+            await store.close()
+
+    first, second, metrics, spend = run_async(two_at_once)
+    assert (first, second) == ("model", "template")
+    assert metrics.value("tactful_model_skipped_total", reason="in_flight") == 1
+    assert spend == {"spent": pytest.approx(STAND_IN_CALL_USD), "calls": 1}
