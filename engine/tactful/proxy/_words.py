@@ -322,11 +322,12 @@ def price_requests(
     writer = writer or StandInWriter()
     with tempfile.TemporaryDirectory() as tmp:
         overrides = {"cache_ttl": cache_ttl} if cache_ttl is not None else {}
-        config = load_config(env={}, data_dir=Path(tmp), daily_usd=1e9, **overrides)  # no cap: the whole day is priced
+        config = load_config(None, env={}, data_dir=Path(tmp), daily_usd=1e9, **overrides)  # no cap: the whole day is priced
 
         async def ask() -> dict:
             store = open_store(config)
             await store.start()
+            at: float  # each request's own time, set by the loop below
             try:
                 words = create_words(config, playbook, writer, store, clock=lambda: at)
                 for at, request in requests:  # noqa: B007 (the clock above reads it: the request's own time)
