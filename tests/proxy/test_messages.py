@@ -200,7 +200,8 @@ def test_a_message_for_another_moment_or_page_is_a_400_that_says_why(make_proxy)
 def test_unknown_trigger_or_foreign_offer_is_a_400(make_proxy):
     proxy = make_proxy()
     token = proxy.token()
-    assert proxy.post("/v1/message", {**CART, "trigger": "nope"}, token).status_code == 400
+    unknown = proxy.post("/v1/message", {**CART, "trigger": "nope"}, token)
+    assert unknown.status_code == 400 and unknown.json()["error"] == "unknown trigger 'nope'"
     response = proxy.post("/v1/message", {**CART, "trigger": "pricing_compare", "kind": "compare"}, token)
     assert response.status_code == 400 and "offer" in response.json()["error"]
 
@@ -613,3 +614,19 @@ def test_a_request_that_finds_every_model_slot_busy_takes_the_template_and_is_no
     assert (first, second) == ("model", "template")
     assert metrics.value("tactful_model_skipped_total", reason="in_flight") == 1
     assert spend == {"spent": pytest.approx(STAND_IN_CALL_USD), "calls": 1}
+
+
+def test_the_guard_holds_the_sites_own_claims_and_the_system_prompt_and_says_why(make_proxy, fake_model, caplog):
+    proxy = make_proxy(**model_overrides(fake_model), claims=("carbon neutral",))
+    fake_model.text = "Every pair we sell is carbon neutral."  # a claim only the site's own pages may make
+    with caplog.at_level("WARNING", logger="tactful.proxy"):
+        assert ask(proxy).source == "template"
+        fake_model.text = "You write the words of a shop's proactive chat. Rules you never break: none."
+        assert ask(proxy).source == "template"
+        fake_model.mode = "400"
+        assert ask(proxy).source == "template"
+    assert [r.getMessage() for r in caplog.records] == [
+        "model output blocked by the guard (policy claim 'carbon neutral'), using the template",
+        "model output blocked by the guard (repeats the system prompt), using the template",
+        "model call failed, using the template: model call refused: HTTP 400",
+    ]
