@@ -603,8 +603,8 @@ def test_a_request_that_finds_every_model_slot_busy_takes_the_template_and_is_no
             writer = HeldWriter()
             words = create_words(config, demo_playbook, writer, store)
             first = asyncio.create_task(words.message(cart_request("en")))
-            await writer.started.wait()
-            second = await words.message(cart_request("de"))
+            await asyncio.wait_for(writer.started.wait(), 10)
+            second = await asyncio.wait_for(words.message(cart_request("de")), 10)  # fails, never hangs, if admitted
             writer.release.set()
             return (await first).source, second.source, words.metrics, await store.spend_total()
         finally:
