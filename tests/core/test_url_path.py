@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from tactful.core import url_path
 
 SCHEMES = st.sampled_from(["", "https:", "HTTP:", "a+b-c.d:", "1x:", "mailto:", "x y:", ":", "é:"])
-HOSTS = st.sampled_from(["", "//", "//shop.example", "//user:pw@shop.example:8443", "//[::1]", "///", "//a?b"])
+HOSTS = st.sampled_from(["", "//", "//shop.example", "//user:pw@shop.example:8443", "//[::1]", "///", "//a?b", "//SHOP.EXAMPLE"])
 PIECES = st.lists(st.sampled_from(["/", "cart", "?", "#", ":", "%2F", "a", " ", "\t", "\n", "\r", "\x00", "//", "é"]),
                   max_size=12).map("".join)  # fmt: skip
 
@@ -48,6 +48,7 @@ def test_any_text_gets_the_same_path_as_urlsplit_gives(url):
 def test_paths_as_a_playbook_sees_them():
     assert url_path("https://shop.example/cart?step=2#pay") == "/cart"
     assert url_path("HTTPS://shop.example") == "/"
+    assert url_path("HTTPS://SHOP.EXAMPLE/Cart") == "/Cart"  # a host in capitals is still the host
     assert url_path("/products/mug?colour=blue") == "/products/mug"
     assert url_path("") == "/"
     assert url_path("mailto:ada@example.com") == "ada@example.com"

@@ -38,7 +38,7 @@ FAST_TESTS = ["tests/core/test_bots.py", "tests/core/test_holdout.py", "tests/co
 # (test_purity inspects the modules' own namespaces, which mutmut's trampolines add to: not a mutant test)
 TESTS = [*(f"tests/core/{name}" for name in ("test_bots.py", "test_conditions.py", "test_event_fields.py", "test_events.py", "test_golden.py", "test_holdout.py",
                                               "test_host.py", "test_inventory.py", "test_lint.py", "test_live_page.py",
-                                              "test_engine_facts.py", "test_pagefacts.py", "test_playbook.py", "test_playbook_fields.py", "test_properties.py", "test_record.py", "test_replay.py",
+                                              "test_engine_facts.py", "test_pagefacts.py", "test_playbook.py", "test_playbook_fields.py", "test_playbook_problems.py", "test_properties.py", "test_record.py", "test_replay.py",
                                               "test_state.py", "test_tabs.py", "test_url_path.py", "test_why_not.py", "test_wire.py", "test_wire_fields.py")),
          "tests/proxy/test_guard.py", "tests/proxy/test_messages.py", "tests/proxy/test_abuse.py",
          "tests/proxy/test_delivery.py", "tests/proxy/test_leads.py", "tests/proxy/test_limits.py", "tests/proxy/test_store.py",

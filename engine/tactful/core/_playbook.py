@@ -263,6 +263,11 @@ class _Validator:
     def fail(self, path: str, message: str) -> None:
         self.problems.append((path, message))
 
+    @staticmethod
+    def where(path: str, key: str) -> str:
+        """The field path of ``key`` in the table at ``path`` ("" is the top level)."""
+        return f"{path}.{key}" if path else key
+
     def table(self, raw: dict[str, Any], key: str, allowed: set[str]) -> dict[str, Any]:
         value = raw.get(key, {})
         if not isinstance(value, dict):
@@ -275,21 +280,21 @@ class _Validator:
     def number(self, raw: dict[str, Any], path: str, key: str, default: float, lo: float, hi: float) -> float:
         value = raw.get(key, default)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
-            self.fail(f"{path}.{key}" if path else key, f"must be a number from {lo:g} to {hi:g}")
+            self.fail(self.where(path, key), f"must be a number from {lo:g} to {hi:g}")
             return default
         return float(value)
 
     def integer(self, raw: dict[str, Any], path: str, key: str, default: int, lo: int, hi: int) -> int:
         value = raw.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-            self.fail(f"{path}.{key}" if path else key, f"must be a whole number from {lo} to {hi}")
+            self.fail(self.where(path, key), f"must be a whole number from {lo} to {hi}")
             return default
         return value
 
     def text(self, raw: dict[str, Any], path: str, key: str, default: str = "", limit: int = 2000) -> str:
         value = raw.get(key, default)
         if not isinstance(value, str) or len(value) > limit:
-            self.fail(f"{path}.{key}" if path else key, f"must be a string of at most {limit} characters")
+            self.fail(self.where(path, key), f"must be a string of at most {limit} characters")
             return default
         return value
 
@@ -323,14 +328,14 @@ class _Validator:
     def flag(self, raw: dict[str, Any], path: str, key: str, default: bool = False) -> bool:
         value = raw.get(key, default)
         if not isinstance(value, bool):
-            self.fail(f"{path}.{key}" if path else key, "must be true or false")
+            self.fail(self.where(path, key), "must be true or false")
             return default
         return value
 
     def text_list(self, raw: dict[str, Any], path: str, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
         value = raw.get(key, list(default))
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            self.fail(f"{path}.{key}", "must be a list of non-empty strings")
+            self.fail(self.where(path, key), "must be a list of non-empty strings")
             return default
         return tuple(value)
 
