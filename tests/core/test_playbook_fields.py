@@ -149,3 +149,12 @@ def test_the_hash_version_is_one_or_two(demo_source):
     assert problems(source) == {"holdout.hash_version": "must be a whole number from 1 to 2"}
     del source["holdout"]["hash_version"]
     assert Playbook.from_dict(source).holdout.hash_version == 1  # a running experiment is never reshuffled
+
+
+def test_a_variant_is_chosen_under_hash_version_one_unless_told(demo_source):
+    trig = Playbook.from_dict(with_variants(demo_source, [{"id": "a"}, {"id": "b"}, {"id": "c"}])).trigger("cart_exit")
+    visitors = [f"v{i}" for i in range(50)]
+    by_default = [trig.variant_for("salt", v).id for v in visitors]
+    assert by_default == [trig.variant_for("salt", v, 1).id for v in visitors]  # a running experiment keeps its split
+    assert by_default != [trig.variant_for("salt", v, 2).id for v in visitors]
+    assert set(by_default) == {"a", "b", "c"}

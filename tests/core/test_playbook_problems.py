@@ -10,7 +10,7 @@ from dataclasses import asdict
 
 import pytest
 
-from tactful.core import Playbook, PlaybookError
+from tactful.core import Playbook, PlaybookError, TactfulError
 
 BEHAVIOUR = {"signal": "scroll_depth", "op": ">=", "value": 0.5}
 
@@ -454,3 +454,20 @@ def test_a_holdout_of_zero_is_refused_unless_forced():
         ("holdout.fraction", "a holdout of 0 leaves no honest way to measure lift; set holdout.force = true to insist")]  # fmt: skip
     assert problems(minimal(holdout={"fraction": 0.0, "force": False})) == problems(minimal(holdout={"fraction": 0}))
     assert Playbook.from_dict(minimal(holdout={"fraction": 0.001})).holdout.fraction == 0.001
+
+
+def test_the_error_reads_as_one_problem_a_line_each_with_its_path():
+    with pytest.raises(PlaybookError) as info:
+        Playbook.from_dict(minimal(zeta=1, version=2, limits={"cooldown": -1}))
+    assert str(info.value) == (
+        "invalid playbook:\n"
+        "  zeta: unknown field\n"
+        "  version: unsupported playbook version 2; this build reads 1\n"
+        "  limits.cooldown: must be a number from 0 to 1e+09"
+    )
+    assert isinstance(info.value, TactfulError)
+    with pytest.raises(PlaybookError) as info:
+        Playbook.from_dict("site = 'shop'")
+    assert str(info.value) == "invalid playbook:\n  a playbook must be a table/object at the top level"  # no path, no colon
+    found = [("a", "b")]
+    assert PlaybookError(found).problems == found and PlaybookError(found).problems is not found

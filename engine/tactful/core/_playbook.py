@@ -232,9 +232,9 @@ def url_path(url: str) -> str:
     if colon and scheme[:1].isalpha() and all(c in _SCHEME_CHARS for c in scheme):  # a letter, then letters, digits, + - .
         url = rest
     if url[:2] == "//":  # an authority (host) comes first: the path starts at the first / ? or # after it
-        ends = [i for i in (url.find(c, 2) for c in "/?#") if i >= 0]
+        ends = [i for i in (url.find(c, 2) for c in "/?#") if i != -1]
         url = url[min(ends) :] if ends else ""
-    return url.split("#", 1)[0].split("?", 1)[0] or "/"
+    return url.partition("#")[0].partition("?")[0] or "/"
 
 
 def load_playbook(text: str, fmt: str = "toml") -> Playbook:
@@ -291,7 +291,7 @@ class _Validator:
             return default
         return value
 
-    def text(self, raw: dict[str, Any], path: str, key: str, default: str = "", limit: int = 2000) -> str:
+    def text(self, raw: dict[str, Any], path: str, key: str, default: str, limit: int) -> str:
         value = raw.get(key, default)
         if not isinstance(value, str) or len(value) > limit:
             self.fail(self.where(path, key), f"must be a string of at most {limit} characters")
@@ -501,7 +501,7 @@ class _Validator:
             if not isinstance(body, dict):
                 self.fail(f"triggers[{i}]", "must be a table")
                 continue
-            trigger = self.trigger(f"triggers[{i}]", body, i, seen, offers, followup, scope_urls)
+            trigger = self.trigger(f"triggers[{i}]", body, seen, offers, followup, scope_urls)
             if trigger is not None:
                 out.append(trigger)
         return out
@@ -510,7 +510,6 @@ class _Validator:
         self,
         path: str,
         body: dict[str, Any],
-        index: int,
         seen: set[str],
         offers: dict[str, Offer],
         followup: FollowUp,
@@ -518,7 +517,7 @@ class _Validator:
     ) -> Trigger | None:
         for extra in sorted(set(body) - TRIGGER_FIELDS):
             self.fail(f"{path}.{extra}", "unknown field")
-        trig_id = self.trigger_id(path, body, index, seen)
+        trig_id = self.trigger_id(path, body, seen)
         kind = body.get("kind")
         if kind not in WIDGET_KINDS:
             self.fail(f"{path}.kind", f"must be one of {', '.join(WIDGET_KINDS)}")
@@ -549,7 +548,7 @@ class _Validator:
             return None
         return Trigger(
             id=trig_id,
-            kind=kind if kind in WIDGET_KINDS else "questions",
+            kind=str(kind),  # one of WIDGET_KINDS: any other is a problem, and problems raise
             phase=self.integer(body, path, "phase", 1, 1, 9),
             priority=self.integer(body, path, "priority", 0, -1000, 1000),
             pages=pages,
@@ -592,11 +591,11 @@ class _Validator:
                                self.text(body, where, "title", title, 120) or title, chosen))  # fmt: skip
         return tuple(out)
 
-    def trigger_id(self, path: str, body: dict[str, Any], index: int, seen: set[str]) -> str:
+    def trigger_id(self, path: str, body: dict[str, Any], seen: set[str]) -> str:
         trig_id = body.get("id")
         if not isinstance(trig_id, str) or not _ID.match(trig_id):
             self.fail(f"{path}.id", "required: a lower_snake_case id")
-            return f"trigger_{index}"
+            return ""  # a problem: the playbook is refused before the id is read
         if trig_id in seen:
             self.fail(f"{path}.id", f"duplicate trigger id {trig_id!r}")
         seen.add(trig_id)
