@@ -246,3 +246,97 @@ def test_the_visits_log_ends_exactly_at_the_session_timeout(demo_source):
     assert len(json.loads(host.history_json(last + 1800))) == 1  # still this visit
     assert json.loads(host.history_json(last + 1800.5)) == []
     assert len(json.loads(host.history_json(0))) == 1  # a page clock behind the record's: still this visit
+
+
+# -- what each card says, and records that cannot be read ---------------------------------------------
+
+
+def custom(*triggers, **top):
+    return json.dumps({"site": "demo-shop", "triggers": list(triggers), **top})
+
+
+def test_two_decisions_at_one_instant_each_say_their_own_why():
+    alpha = {"id": "alpha", "kind": "compare", "pages": ["cart"], "priority": 10, "message": "A.",
+             "when": {"signal": "cart_items", "op": ">=", "value": 1}}  # fmt: skip
+    beta = {"id": "beta", "kind": "compare", "pages": ["cart"], "message": "B.",
+            "when": {"signal": "scroll_depth", "op": ">=", "value": 0.5}}  # fmt: skip
+    host = Host(custom(alpha, beta), TREATED, None, json.dumps(CLIENT), arm="treatment")
+    cards = json.loads(host.feed(json.dumps([ev(0, "client", **CLIENT), ev(0, "page_view", n=1, url="/cart", kind="cart"),
+                                             ev(1, "activity", n=2), ev(2, "cart", n=3, items=1, value=5.0),
+                                             ev(2, "scroll", n=4, depth=0.6, human=True)]), 3))  # fmt: skip
+    assert [(c["trigger"], c["t"], c["why"]) for c in cards] == [
+        ("alpha", 2, "shown, because cart_items >= 1"),
+        ("beta", 2, "not shown: the visit already had limits.per_session interventions (also: min_gap); "
+                    "it would have fired because scroll_depth >= 0.5"),
+    ]  # fmt: skip
+
+
+def test_a_variant_card_carries_the_variants_own_title_and_offer(demo_source):
+    source = json.loads(json.dumps(demo_source))
+    source["offers"].update(five={"type": "discount", "code": "FIVE", "amount": 5},
+                            twenty={"type": "discount", "code": "TWENTY", "percent": 20})  # fmt: skip
+    source["triggers"][0]["variants"] = [{"id": "one", "title": "One", "offer": "five"},
+                                         {"id": "two", "title": "Two", "offer": "twenty"}]  # fmt: skip
+    host = Host(json.dumps(source), TREATED, None, json.dumps(CLIENT))
+    (card,) = cart_exit(host)
+    own = {"one": ("One", "FIVE"), "two": ("Two", "TWENTY")}[card["variant"]]  # the visitor's sticky variant
+    assert (card["title"], card["offer_detail"]["code"]) == own
+
+
+def test_only_a_comparison_card_names_the_plans_weighed():
+    ask = {"id": "ask", "kind": "questions", "pages": ["pricing"], "message": "Questions?", "questions": ["Which plan?"],
+           "when": {"signal": "hovers", "target": "tier:*", "op": ">=", "value": 2}}  # fmt: skip
+    host = Host(custom(ask), TREATED, None, json.dumps(CLIENT), arm="treatment")
+    (card,) = json.loads(host.feed(json.dumps([ev(0, "client", **CLIENT), ev(0, "page_view", n=1, url="/pricing",
+                                                                             kind="pricing"),
+                                               ev(1, "activity", n=2), ev(1.4, "hover", n=3, target="tier:pro"),
+                                               ev(2.3, "hover", n=4, target="tier:family")]), 3))  # fmt: skip
+    assert card["trigger"] == "ask" and card["questions"] == ["Which plan?"] and "weighed" not in card
+
+
+def test_a_record_with_a_stray_character_is_unreadable_not_guessed_at(demo_source):
+    first = Host(json.dumps(demo_source), TREATED, None, json.dumps(CLIENT))
+    cart_exit(first)
+    stored = first.state_b64()
+    stray = stored[:8] + "*" + stored[8:]  # what a lenient decoder would silently skip
+    resumed = Host(json.dumps(demo_source), TREATED, stray, json.dumps(CLIENT))
+    (note,) = json.loads(resumed.notes_json())
+    assert note.startswith("stored visitor record unreadable, starting afresh: ") and resumed.engine.state.interventions == []
+    assert resumed.merge(stray) is False and resumed.engine.state.interventions == []
+    other = Host(json.dumps(demo_source), "0" * 32, stored)
+    assert json.loads(other.notes_json()) == ["stored record belongs to another visitor id; starting afresh"]
+
+
+def test_a_batch_brings_in_what_another_tab_stored_first(demo_source):
+    buyer = Host(json.dumps(demo_source), TREATED, None, json.dumps(CLIENT))
+    cart_exit(buyer)
+    buyer.feed(json.dumps([ev(80, "convert", n=9, value=120.0)]), 80)
+    other = Host(json.dumps(demo_source), TREATED, None, json.dumps(CLIENT))
+    assert other.converted is False
+    other.feed(json.dumps([ev(81, "page_view", "b", 1, url="/", kind="home")]), 81)
+    assert json.loads(other.notes_json()) == []  # nothing stored was given, nothing noted
+    other.feed("[]", 82, buyer.state_b64())
+    assert other.converted is True and json.loads(other.notes_json()) == []
+
+
+def test_a_reply_with_a_stray_character_is_refused(host):
+    words = b64(MessageReply(text="Still deciding?", source="model", trigger="cart_exit"))
+    for stray in (words[:4] + "*" + words[4:], words[:4] + "\n" + words[4:]):
+        with pytest.raises(WireError, match="^the body is not base64$"):
+            host.read_message_reply(stray)
+
+
+def test_requests_carry_a_bounded_visitor_and_a_well_formed_locale(demo_source):
+    long = Host(json.dumps(demo_source), "v" * 70, None, json.dumps(CLIENT))
+    assert decode(TokenRequest, body(long.token_request_b64())).visitor == "v" * 64
+    host = Host(json.dumps(demo_source), TREATED, None, json.dumps(CLIENT))
+    cart_exit(host)
+    for given, sent in (("en_GB", "en-GB"), ("pt-BR", "pt-BR"), ("english", None), ("en-", None), ("", None),
+                        ("zh-Hant-TW-x1", "zh-Hant-TW-x1"), ("en-" + "-".join(["abcdefgh"] * 4), None)):  # fmt: skip
+        assert decode(ReplyRequest, body(host.reply_request_b64("cart_exit", "hi", "[]", given))).locale == sent, given
+        assert decode(MessageRequest, body(host.message_request_b64("cart_exit", given))).locale == sent, given
+
+
+def test_words_are_asked_for_only_a_card_that_was_shown(host):
+    with pytest.raises(KeyError, match="no intervention for 'cart_exit' to write words for"):
+        host.message_request_b64("cart_exit")

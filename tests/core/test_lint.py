@@ -151,3 +151,72 @@ def test_variants_on_two_triggers_need_hash_version_two(demo_source):
         "their experiment starts (it reassigns every visitor)"]  # fmt: skip
     source["holdout"]["hash_version"] = 2
     assert messages(Playbook.from_dict(source)) == []
+
+
+# -- each warning word for word, at its boundary -----------------------------------------------------
+
+KNOWN = "known: code, percent, amount, description, product"
+
+
+def test_the_warnings_read_word_for_word(demo_source):
+    source = copy.deepcopy(demo_source)
+    source["offers"]["cart10"]["percent"] = 20.5
+    source["limits"]["cooldown"] = 86399.5
+    source["triggers"][0]["pages"] = ["home", "cart", "category"]
+    assert messages(Playbook.from_dict(source)) == [
+        "triggers[0].pages: fires on home and category pages: the lift there is small and visitors learn to dismiss; "
+        "prefer product, pricing or cart",
+        "offers.cart10.percent: 20.5% is more than a small nudge (above 20%)",
+        "limits.cooldown: 86399.5 s of quiet after a dismissal is less than a day: too short and you nag",
+    ]  # fmt: skip
+    source["offers"]["cart10"]["percent"] = 20  # exactly the guide's small discount, and exactly a day
+    source["limits"]["cooldown"] = 86400
+    source["triggers"][0]["pages"] = ["cart"]
+    assert messages(Playbook.from_dict(source)) == []
+
+
+def test_warnings_come_in_the_order_the_author_wrote_the_triggers(demo_source):
+    source = copy.deepcopy(demo_source)
+    source["triggers"][0]["priority"] = -5  # decided last, written first
+    source["triggers"][0]["message"] = "Use {cde}"
+    source["triggers"][3]["message"] = "Use {zzz}"  # welcome_back_cart, fourth in the file
+    source["triggers"][2]["message"] = "Use {prise}"
+    assert [f.path for f in lint(Playbook.from_dict(source))] == ["triggers[0].message", "triggers[2].message", "triggers[3].message"]
+    assert messages(Playbook.from_dict(source)) == [
+        f"triggers[0].message: unknown placeholder {{cde}}: visitors would read it as is ({KNOWN}); did you mean {{code}}?",
+        f"triggers[2].message: unknown placeholder {{prise}}: visitors would read it as is ({KNOWN}); did you mean {{percent}}?",
+        f"triggers[3].message: unknown placeholder {{zzz}}: visitors would read it as is ({KNOWN})",  # no near name, no hint
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("offer, fillable", [
+    ({"type": "discount", "code": "TEN", "percent": 10}, {"code", "percent", "product"}),
+    ({"type": "discount", "code": "FIVE", "amount": 5}, {"code", "amount", "product"}),
+    ({"type": "info", "description": "Our size guide"}, {"description", "product"}),
+    ({"type": "info"}, {"product"}),
+])  # fmt: skip
+def test_a_placeholder_is_fillable_exactly_when_the_offer_defines_it(demo_source, offer, fillable):
+    source = copy.deepcopy(demo_source)
+    source["offers"] = {"only": offer}
+    source["triggers"][0].update(kind="questions", offer="only", message="{code} {percent} {amount} {description} {product}")
+    found = messages(Playbook.from_dict(source))
+    empty = [name for name in ("code", "percent", "amount", "description", "product") if name not in fillable]
+    assert found == [f"triggers[0].message: {{{name}}} has nothing to fill it: the trigger's offer does not define it" for name in empty]
+
+
+def test_three_contradicting_thresholds_are_named_at_the_last(demo_source):
+    when = {"all": [{"signal": "cart_items", "op": ">=", "value": 5}, {"signal": "cart_items", "op": "<=", "value": 6},
+                    {"signal": "cart_items", "op": "!=", "value": 5}, {"signal": "cart_items", "op": "!=", "value": 6}]}  # fmt: skip
+    assert messages(with_trigger(demo_source, when=when)) == [
+        "triggers[0].when.all[3]: contradicts the other thresholds on the same signal: "
+        "cart_items >= 5 and cart_items <= 6 and cart_items != 5 and cart_items != 6"]  # fmt: skip
+    when["all"][3]["value"] = 7  # 6 is left
+    assert messages(with_trigger(demo_source, when=when)) == []
+
+
+def test_a_url_glob_is_tried_with_its_wildcards_filled(demo_source):
+    source = copy.deepcopy(demo_source)
+    source["pages"]["product"] = ["/px/*"]
+    source["triggers"][0].update(pages=["cart"], urls=["/p?/x", "/nowhere/*"])  # the second is no kind: fine
+    assert messages(Playbook.from_dict(source)) == [
+        "triggers[0].urls[0]: '/px/x' is a product page by [pages], and the trigger only fires on cart"]  # fmt: skip

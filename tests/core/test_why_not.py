@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import datetime
 import json
 
 import pytest
 
-from tactful.core import Engine, Host, why_not
+from tactful.core import Engine, Host, Playbook, VisitorState, utc_text, why_not
 
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36"
 TREATED = "809d4580aaed41565abc38d58f77f840"
@@ -120,7 +121,7 @@ def test_readable_times_hold_at_every_year_month_and_century_edge():
     for year in range(1970, 2401):
         for month in (1, 2, 3, 12):
             start = datetime.datetime(year, month, 1, tzinfo=datetime.UTC).timestamp()
-            edges += [start, start - 1, start + 86399]
+            edges += [start, start - 1, start + 86399, *(start + 3600 * hour for hour in range(24))]
     for t in edges:
         assert utc_text(t) == datetime.datetime.fromtimestamp(t, datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"), t
 
@@ -222,3 +223,85 @@ def test_until_for_the_gap_the_weekly_cap_and_too_many_dismissals(demo_playbook)
     other.feed([client(200_000, "c"), {"t": 200_000, "type": "page_view", "url": "/cart", "kind": "cart", "p": "c",
                                        "n": 1}, {"t": 200_001, "type": "activity", "p": "c", "n": 2}], now=200_002)  # fmt: skip
     assert gates_at(other, 200_002.0) == ("blocked", {"dismissed_too_often": 71 + lim.dismissal_window})
+
+
+def test_a_time_before_1970_reads_as_the_second_it_falls_in():
+    assert utc_text(-0.5) == "1969-12-31 23:59:59 UTC"  # a wall clock set far back: floored, not cut toward 0
+    assert utc_text(-86400) == "1969-12-31 00:00:00 UTC"
+
+
+T0 = 1_800_000_000  # an instant of 2027, as a real page clock reads: windows are short beside it
+
+
+def visit(engine, t0, tab, now):
+    engine.feed([client(t0, tab), {"t": t0, "type": "page_view", "url": "/cart", "kind": "cart", "p": tab, "n": 1},
+                 {"t": t0 + 1, "type": "activity", "p": tab, "n": 2},
+                 {"t": t0 + 2, "type": "cart", "items": 1, "value": 20, "p": tab, "n": 3}], now=now)  # fmt: skip
+
+
+def test_caps_lift_when_their_window_lets_the_oldest_counted_instant_go(demo_source):
+    source = json.loads(json.dumps(demo_source))
+    source["limits"].update(per_visitor=1, max_dismissals=1, cooldown=0, min_gap=0)
+    engine = Engine(Playbook.from_dict(source), visitor_id=TREATED)
+    visit(engine, T0, "a", T0 + 70)  # cart_exit at T0 + 61: 60 s still after the activity at T0 + 1
+    engine.feed([{"t": T0 + 71, "type": "dismiss", "trigger": "cart_exit", "p": "a", "n": 4}], now=T0 + 71)
+    visit(engine, T0 + 5000, "b", T0 + 5003)  # the next visit
+    cart = {t["trigger"]: t for t in why_not(engine, T0 + 5003.0)["triggers"]}["cart_exit"]
+    assert {g["code"]: g["until"] for g in cart["gates"]} == {
+        "visitor_cap": T0 + 61 + 7 * 86400, "dismissed_too_often": T0 + 71 + 30 * 86400}  # fmt: skip
+
+
+def test_a_cap_of_no_interventions_never_lifts(demo_source):
+    source = json.loads(json.dumps(demo_source))
+    source["limits"]["per_visitor"] = 0  # a site owner pausing every card
+    engine = Engine(Playbook.from_dict(source), visitor_id=TREATED)
+    visit(engine, T0, "a", T0 + 3)
+    cart = {t["trigger"]: t for t in why_not(engine, T0 + 3.0)["triggers"]}["cart_exit"]
+    assert cart["status"] == "blocked" and [(g["code"], g["until"]) for g in cart["gates"]] == [("visitor_cap", None)]
+
+
+def test_the_report_scores_input_and_machine_behaviour(demo_playbook):
+    still = Engine(demo_playbook, visitor_id=TREATED)
+    still.feed([client(0, "a"), {"t": 0, "type": "page_view", "url": "/p/mug", "kind": "product", "p": "a", "n": 1}], now=1)
+    assert why_not(still, 2.0)["bot_score"] == 1.0  # no human input yet
+    scripted = Engine(demo_playbook, visitor_id=TREATED)
+    scroll = [{"t": 1 + i * 0.5, "type": "scroll", "depth": 0.1 * (i + 1), "human": False, "p": "a", "n": 2 + i} for i in range(9)]
+    scripted.feed([client(0, "a"), {"t": 0, "type": "page_view", "url": "/p/mug", "kind": "product", "p": "a", "n": 1},
+                   *scroll], now=6)  # fmt: skip
+    assert why_not(scripted, 6.0)["bot_score"] == 2.0  # no input, and a scroll train nobody's hand made
+
+
+def test_a_visit_without_a_page_yet_has_no_trigger_on_this_page(demo_playbook):
+    engine = Engine(demo_playbook, visitor_id=TREATED)
+    engine.feed([client(0, "a")], now=1)
+    report = why_not(engine, 1.0)
+    assert report["page_kind"] is None and {t["status"] for t in report["triggers"]} == {"not_this_page"}
+
+
+def test_a_trigger_narrowed_by_urls_is_judged_on_this_pages_path(demo_source):
+    source = json.loads(json.dumps(demo_source))
+    source["triggers"][0]["urls"] = ["/cart/big*"]  # cart_exit
+    engine = Engine(Playbook.from_dict(source), visitor_id=TREATED)
+    for url, status in (("/cart/small", "not_this_page"), ("/cart/big-one?x=1", "waiting")):
+        engine.feed([client(0, "a"), {"t": 0, "type": "page_view", "url": url, "kind": "cart", "p": url, "n": 1},
+                     {"t": 1, "type": "activity", "p": url, "n": 2}], now=2)  # fmt: skip
+        assert {t["trigger"]: t["status"] for t in why_not(engine, 2.0)["triggers"]}["cart_exit"] == status, url
+
+
+def test_a_logged_decision_from_another_build_still_reads_as_a_sentence(demo_source):
+    host = Host(json.dumps(demo_source), TREATED)
+    host.feed(json.dumps([client(0, "a"), {"t": 0, "type": "page_view", "url": "/p/mug", "kind": "product", "p": "a",
+                                           "n": 1}, {"t": 2, "type": "activity", "p": "a", "n": 2}]), 3)  # fmt: skip
+    raw = host.engine.state.to_dict()
+    entry = {"t": 1.0, "trigger": "cart_exit", "url": "/p/mug"}
+    raw["session"]["decided"] = [  # as a newer build (or another tab's) might have logged them
+        {**entry, "action": "suppress", "reasons": ["future_gate", "holdout", "min_gap"], "because": []},
+        {**entry, "t": 2.0, "action": "suppress", "reasons": [], "because": ["cart_items >= 1"]},
+        {**entry, "t": 3.0, "action": "intervene", "reasons": [], "because": []},
+    ]
+    nxt = Host(json.dumps(demo_source), TREATED, base64.b64encode(VisitorState.from_dict(raw).to_bytes()).decode())
+    assert [e["why"] for e in json.loads(nxt.history_json(4))] == [
+        "not shown: future_gate (also: holdout, min_gap); it would have fired because its condition held",
+        "not shown: suppressed; it would have fired because cart_items >= 1",
+        "shown, because its condition held",
+    ]  # fmt: skip

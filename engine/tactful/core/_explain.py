@@ -108,13 +108,14 @@ def _until(engine: Engine, code: str, at: float) -> float | None:
         return max(shown) + lim.min_gap
     if code == "cooldown" and dismissed:
         return max(dismissed) + lim.cooldown
+    # The caps hold now, so at least per_visitor (max_dismissals) instants lie in their window; the
+    # cap lifts when the per_visitor-th latest leaves it. A cap of 0 interventions never lifts.
     if code == "visitor_cap":
         recent = sorted(when for when in shown if at - when < lim.visitor_window)
-        return recent[len(recent) - lim.per_visitor] + lim.visitor_window if len(recent) >= lim.per_visitor else None
-    if code == "dismissed_too_often":
+        return recent[-lim.per_visitor] + lim.visitor_window if lim.per_visitor else None
+    if code == "dismissed_too_often":  # (max_dismissals is at least 1)
         recent = sorted(when for when in dismissed if at - when < lim.dismissal_window)
-        return (recent[len(recent) - lim.max_dismissals] + lim.dismissal_window
-                if len(recent) >= lim.max_dismissals else None)  # fmt: skip
+        return recent[-lim.max_dismissals] + lim.dismissal_window
     return None
 
 

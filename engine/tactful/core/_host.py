@@ -219,7 +219,7 @@ class Host:
             trigger=trigger_id,
             text=text.strip()[:500] or "?",
             page_kind=page.kind if page else "other",
-            turn=min(len(turns) // 2, 20),
+            turn=len(turns) // 2,  # of the last 8 turns: at most 4
             history=turns or None,
             locale=_locale(locale),
             product=(page.product[:120] or None) if page and share else None,
@@ -286,8 +286,8 @@ class Host:
 def _client_facts(client_json: str) -> dict[str, Any]:
     """The loader's `client` event, validated like any event (nothing if it is not one)."""
     try:
-        raw = json.loads(client_json) if client_json else None
-    except ValueError:
+        raw = json.loads(client_json)
+    except ValueError:  # "" included: no facts
         return {}
     event = clean_event({**raw, "t": 0, "type": "client"}) if isinstance(raw, dict) else None
     return event.data if isinstance(event, Event) else {}
@@ -308,5 +308,5 @@ def _locale(locale: str | None) -> str | None:
     """A locale fit for the wire (``en-GB``), else None."""
     if not locale:
         return None
-    locale = locale.replace("_", "-")[:35]
-    return locale if _LOCALE.match(locale) else None
+    locale = locale.replace("_", "-")
+    return locale if _LOCALE.match(locale) else None  # (at most 30 characters)

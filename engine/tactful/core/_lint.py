@@ -44,12 +44,11 @@ class Finding:
 
 def lint(playbook: Playbook) -> list[Finding]:
     """Every warning for a valid playbook, in playbook order."""
-    raw = playbook.source.get("triggers", [])
-    order = {t.get("id"): i for i, t in enumerate(raw) if isinstance(t, dict)}
+    order = {t["id"]: i for i, t in enumerate(playbook.source["triggers"])}  # valid: a table each, ids unique
     findings: list[Finding] = []
-    written = sorted(playbook.triggers, key=lambda t: order.get(t.id, 0))  # in the author's order
+    written = sorted(playbook.triggers, key=lambda t: order[t.id])  # in the author's order
     for trig in written:
-        path = f"triggers[{order.get(trig.id, 0)}]"
+        path = f"triggers[{order[trig.id]}]"
         findings += _never_fires(trig.when, f"{path}.when")
         findings += _unreachable_urls(playbook, trig, path)
         findings += _placeholders(trig, path)
@@ -97,7 +96,7 @@ def _never_fires(node: Condition, path: str) -> list[Finding]:
             leaves.setdefault((child.signal.name, child.param), []).append((child, child_path))
     for group in leaves.values():
         members = [leaf for leaf, _ in group]
-        if len(members) > 1 and all(_satisfiable([leaf]) for leaf in members) and not _satisfiable(members):
+        if all(_satisfiable([leaf]) for leaf in members) and not _satisfiable(members):  # (one alone: it holds)
             said = " and ".join(leaf.text for leaf in members)
             out.append(Finding(group[-1][1], f"contradicts the other thresholds on the same signal: {said}"))
     return out
