@@ -78,6 +78,37 @@ def equivalent() -> dict[str, str]:
     return known
 
 
+def show(mutmut: list[str], name: str) -> str:
+    return subprocess.run([*mutmut, "show", name], cwd=WORK, capture_output=True, text=True).stdout.strip()
+
+
+SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE|ALTER|PRAGMA)\b", re.IGNORECASE)
+
+
+def sql_case_only(diff: str) -> bool:
+    """Does the mutant only change the letter case of an SQL statement, outside its quoted literals?
+
+    SQL keywords and unquoted names compare without case (in SQLite and PostgreSQL alike), so
+    "select count(*) from leads" is the statement "SELECT COUNT(*) FROM leads"; a literal such as
+    'pending' does not, and a change there is no such mutant.
+    """
+    old = [line[1:] for line in diff.splitlines() if line.startswith("-") and not line.startswith("---")]
+    new = [line[1:] for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++")]
+    if not old or len(old) != len(new):
+        return False
+    changed = False
+    for before, after in zip(old, new, strict=True):
+        if before == after:
+            continue
+        if before.lower() != after.lower() or not SQL.search(before):
+            return False
+        quoted = re.sub(r"'[^']*'", lambda m: "\0" * len(m.group(0)), before)  # literals' places
+        if any(b != a and quoted[i] == "\0" for i, (b, a) in enumerate(zip(before, after, strict=True))):
+            return False
+        changed = True
+    return changed
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="mutation score (mutmut)")
     parser.add_argument("--all", action="store_true", help="the engine and the proxy's guard, spend, limits, outbox")
@@ -98,8 +129,10 @@ def main() -> int:
     status = dict(re.findall(r"^\s*(\S+): (\w[\w ]*)$", results, re.M))
     killed = [m for m, s in status.items() if s in ("killed", "timeout", "segfault")]
     known = equivalent()
-    survived = [m for m, s in status.items() if s == "survived" and m not in known]
-    explained = [m for m, s in status.items() if s == "survived" and m in known]
+    diffs = {m: show(mutmut, m) for m, s in status.items() if s == "survived" and m not in known}
+    survived = [m for m, diff in diffs.items() if not sql_case_only(diff)]
+    by_class = [m for m in diffs if m not in survived]  # SQL in other letters: the same statement
+    explained = [m for m, s in status.items() if s == "survived" and m in known] + by_class
     untested = [m for m, s in status.items() if s == "no tests"]
     scored = len(killed) + len(survived) + len(untested)
     score = len(killed) / scored if scored else 0.0
@@ -108,8 +141,7 @@ def main() -> int:
           "tests/mutation/equivalent.txt), "
           f"{len(survived)} unexplained, {len(untested)} with no test")  # fmt: skip
     for name in survived + untested:
-        diff = subprocess.run([*mutmut, "show", name], cwd=WORK, capture_output=True, text=True).stdout
-        print(f"\n--- {name} ({status[name]})\n{diff.strip()}")
+        print(f"\n--- {name} ({status[name]})\n{diffs.get(name) or show(mutmut, name)}")
     return 0 if score >= args.goal and not survived else 1
 
 

@@ -224,3 +224,109 @@ def test_the_inventorys_retention_defaults_are_the_proxys():
     kept = {r["record"]: r["retention"] for r in inventory()["server_records"]}
     assert kept["leads"] == f"{ProxyConfig().lead_retention_days:g} days (lead_retention_days)"
     assert kept["outcomes"] == f"{ProxyConfig().outcome_retention_days:g} days (outcome_retention_days)"
+
+
+def test_every_small_record_reads_back_exactly(settings):
+    """Each of the store's small records, written and read back through the contract, value for value."""
+
+    async def go():
+        (s,) = stores(settings, 1)
+        await s.start()
+        seen = {"meta_missing": await s.get_meta("synthetic", {"none": True}), "meta_none": await s.get_meta("x")}
+        await s.set_meta("synthetic", {"visits": 3, "seed": "a"})
+        await s.set_meta("synthetic", {"visits": 4, "seed": "b"})  # replaced, not added
+        seen["meta"] = await s.get_meta("synthetic")
+        for at, visitor, kind in ((1.0, "v1", "card"), (2.0, "v1", "reply"), (3.0, "v2", "card")):
+            await s.add_said({"at": at, "visitor": visitor, "trigger": "cart_exit", "variant": None, "kind": kind,
+                              "source": "model", "text": f"words {at:g}"})  # fmt: skip
+        seen["said"] = await s.said()
+        seen["said_1"] = await s.said(limit=1)
+        seen["served"] = [await s.served(v, t) for v, t in (("v1", "cart_exit"), ("v2", "cart_exit"), ("v3", "cart_exit"),
+                                                              ("v1", "other"))]  # fmt: skip
+        for day, reason in (("2026-12-01", "token"), ("2026-12-01", "token"), ("2026-12-02", "token"), ("2026-12-02", "origin")):
+            await s.count_refusal(day, reason)
+        seen["refusals"] = await s.refusals()
+        order = {"order_id": "o-2", "visitor": "v1", "value": 30.0, "at": 20.0, "code": "SAVE10", "discount": 3.0,
+                 "received": 21.0, "currency": "EUR"}  # fmt: skip
+        seen["added"] = [await s.add_conversion(order), await s.add_conversion({**order, "value": 99.0}),
+                         await s.add_conversion({**order, "order_id": "o-1", "at": 10.0, "code": None, "discount": None})]  # fmt: skip
+        seen["conversions"] = await s.conversions()
+        seen["spend_empty"], seen["total_empty"] = await s.spend("2026-12-01"), await s.spend_total()
+        seen["reserved"] = [await s.reserve("2026-12-01", 0.25, 1.0), await s.reserve("2026-12-01", 0.75, 1.0),
+                            await s.reserve("2026-12-01", 0.125, 1.0), await s.reserve("2026-12-02", 0.5, 1.0)]  # fmt: skip
+        await s.settle("2026-12-01", 0.25, 0.125, 100, 20)
+        await s.settle("2026-12-01", 0.75, 0.5, 300, 60, calls=2)
+        await s.settle("2026-12-02", 1.0, 0.25, 10, 1)  # more than was reserved: reserved stops at 0
+        seen["spend"] = [await s.spend("2026-12-01"), await s.spend("2026-12-02")]
+        seen["total"] = await s.spend_total()
+        await s.close()
+        return seen
+
+    seen = run_async(go)
+    assert (seen["meta_missing"], seen["meta_none"], seen["meta"]) == ({"none": True}, None, {"visits": 4, "seed": "b"})
+    assert [(r["at"], r["visitor"], r["kind"], r["text"]) for r in seen["said"]] == [
+        (3.0, "v2", "card", "words 3"), (2.0, "v1", "reply", "words 2"), (1.0, "v1", "card", "words 1")]  # newest first
+    assert seen["said"][0] == {"at": 3.0, "visitor": "v2", "trigger": "cart_exit", "variant": None, "kind": "card",
+                               "source": "model", "text": "words 3"}  # fmt: skip
+    assert [r["at"] for r in seen["said_1"]] == [3.0]
+    assert seen["served"] == [True, True, False, False]
+    assert seen["refusals"] == {"token": 3, "origin": 1}
+    assert seen["added"] == [True, False, True]  # an order counts once, whatever is sent again
+    assert seen["conversions"] == [
+        {"order_id": "o-1", "visitor": "v1", "value": 30.0, "at": 10.0, "code": None, "discount": None, "received": 21.0,
+         "currency": "EUR"},
+        {"order_id": "o-2", "visitor": "v1", "value": 30.0, "at": 20.0, "code": "SAVE10", "discount": 3.0, "received": 21.0,
+         "currency": "EUR"}]  # fmt: skip
+    assert seen["spend_empty"] == {"spent": 0, "reserved": 0, "calls": 0, "input_tokens": 0, "output_tokens": 0}
+    assert seen["total_empty"] == {"spent": 0.0, "calls": 0}
+    assert seen["reserved"] == [True, True, False, True]  # 0.25 + 0.75 fills the cap of 1 exactly; 0.125 more does not fit
+    assert seen["spend"] == [{"spent": 0.625, "reserved": 0.0, "calls": 3, "input_tokens": 400, "output_tokens": 80},
+                             {"spent": 0.25, "reserved": 0.0, "calls": 1, "input_tokens": 10, "output_tokens": 1}]  # fmt: skip
+    assert seen["total"] == {"spent": 0.875, "calls": 4} and type(seen["total"]["spent"]) is float
+
+
+def test_the_outbox_by_state_and_leads_by_time_and_visit(settings):
+    async def go():
+        (s,) = stores(settings, 1)
+        await s.start()
+        seen = {"counts_empty": await s.outbox_counts(), "none": await s.lead_id("ada@example.com", "longform_lead")}
+        first, new = await s.add_lead(LEAD, [("webhook", "https://crm.example/in"), ("email", "sales@shop.example")], 10.0)
+        again, new_again = await s.add_lead({**LEAD, "email": "ADA@example.com"}, [("webhook", "x")], 11.0)
+        other, _ = await s.add_lead({**LEAD, "email": "bob@example.com", "session": "s2"}, [("webhook", "h")], 20.0)
+        seen["ids"] = (first, new, again, new_again, await s.lead_id("Ada@Example.com", "longform_lead"))
+        seen["since"] = [await s.leads_since(10.0), await s.leads_since(10.5), await s.leads_since(0.0, "s1"),
+                         await s.leads_since(0.0, "s2"), await s.leads_since(20.5), await s.leads_since(0.0, "s9")]  # fmt: skip
+        hook, mail, third = sorted(await s.claim_due(30.0, 60.0), key=lambda d: d.id)
+        await s.delivered(hook.id)
+        await s.failed(mail.id, "550 no such user " + "x" * 600, None)
+        await s.failed(third.id, "timed out", 90.0)
+        seen["counts"] = await s.outbox_counts()
+        seen["dead"] = await s.deliveries("dead")
+        seen["pending"] = await s.deliveries("pending")
+        seen["all"] = [(d["id"], d["state"], d["attempts"]) for d in await s.deliveries()]
+        seen["retried"] = await s.retry_dead(100.0)
+        seen["after_retry"] = await s.deliveries("pending")
+        await s.failed(mail.id, "550 again", None)
+        seen["purged"] = await s.purge_dead()
+        seen["final"] = await s.outbox_counts()
+        await s.close()
+        return seen, first, other, (hook, mail, third)
+
+    seen, first, other, (hook, mail, third) = run_async(go)
+    assert seen["counts_empty"] == {} and seen["none"] is None
+    assert seen["ids"] == (first, True, first, False, first)  # one lead per address (any case) and trigger
+    assert seen["since"] == [2, 1, 1, 1, 0, 0]
+    assert [(d.lead_id, d.target) for d in (hook, mail, third)] == [
+        (first, "webhook"), (first, "email"), (other, "webhook")]  # fmt: skip
+    assert seen["counts"] == {"delivered": 1, "dead": 1, "pending": 1}
+    (dead,) = seen["dead"]
+    assert (dead["id"], dead["lead_id"], dead["target"], dead["address"], dead["attempts"], dead["state"]) == (
+        mail.id, first, "email", "sales@shop.example", 1, "dead")
+    assert dead["last_error"] == ("550 no such user " + "x" * 600)[:500] and (dead["email"], dead["trigger"], dead["created"]) == (
+        "ada@example.com", "longform_lead", 10.0)  # fmt: skip
+    (pending,) = seen["pending"]
+    assert (pending["id"], pending["attempts"], pending["next_attempt"], pending["last_error"]) == (third.id, 1, 90.0, "timed out")
+    assert seen["all"] == [(hook.id, "delivered", 1), (mail.id, "dead", 1), (third.id, "pending", 1)]
+    assert seen["retried"] == 1
+    assert [(d["id"], d["attempts"], d["next_attempt"]) for d in seen["after_retry"]] == [(mail.id, 0, 100.0), (third.id, 1, 90.0)]
+    assert seen["purged"] == 1 and seen["final"] == {"delivered": 1, "pending": 1}
