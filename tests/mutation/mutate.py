@@ -82,7 +82,8 @@ def show(mutmut: list[str], name: str) -> str:
     return subprocess.run([*mutmut, "show", name], cwd=WORK, capture_output=True, text=True).stdout.strip()
 
 
-SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE|ALTER|PRAGMA)\b", re.IGNORECASE)
+SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE|ALTER|PRAGMA|BEGIN|FROM|WHERE|JOIN|SET|ORDER BY|"
+                 r"VALUES|LIMIT|NULL|COALESCE)\b")  # a statement or a line of one: our SQL spells its keywords so
 
 
 def sql_case_only(diff: str) -> bool:

@@ -27,3 +27,8 @@ def test_only_a_change_of_case_outside_literals_is_the_same_statement(before, af
 def test_every_changed_line_must_qualify():
     two = diff('    a = "SELECT 1"\n-    b = "on"', '    a = "select 1"\n+    b = "ON"')
     assert sql_case_only(two) is False
+
+
+def test_a_line_of_a_statement_counts_and_prose_does_not():
+    assert sql_case_only(diff('    "lease_until = NULL WHERE id = ?", (i,))', '    "lease_until = null where id = ?", (i,))'))
+    assert not sql_case_only(diff('    why = "the set of codes from where it came"', '    why = "THE SET OF CODES FROM WHERE IT CAME"'))

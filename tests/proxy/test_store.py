@@ -330,3 +330,82 @@ def test_the_outbox_by_state_and_leads_by_time_and_visit(settings):
     assert seen["retried"] == 1
     assert [(d["id"], d["attempts"], d["next_attempt"]) for d in seen["after_retry"]] == [(mail.id, 0, 100.0), (third.id, 1, 90.0)]
     assert seen["purged"] == 1 and seen["final"] == {"delivered": 1, "pending": 1}
+
+
+def test_bounded_reads_and_one_secret_per_name(settings):
+    async def go():
+        (s,) = stores(settings, 1)
+        await s.start()
+        for i in range(21):
+            await s.add_lead({**LEAD, "email": f"p{i}@example.com"}, [("webhook", "h")], float(i))
+        claimed = await s.claim_due(100.0, 60.0)
+        rest = await s.claim_due(100.0, 60.0)  # the first 20 are leased: the 21st is left
+        for i in range(201):
+            await s.add_said({"at": float(i), "visitor": "v", "trigger": "t", "variant": None, "kind": "card",
+                              "source": "template", "text": None})  # fmt: skip
+        said = await s.said()
+        await s.failed(rest[0].id, "E" * 700, 200.0)  # a retry keeps the error's first 500 characters too
+        (waiting,) = [d for d in await s.deliveries("pending") if d["id"] == rest[0].id]
+        secrets = [await s.secret("token"), await s.secret("beacon"), await s.secret("token")]
+        await s.close()
+        return claimed, rest, said, waiting, secrets
+
+    claimed, rest, said, waiting, secrets = run_async(go)
+    assert [d.retry_from for d in claimed] == [float(i) for i in range(20)] and [d.retry_from for d in rest] == [20.0]
+    assert len(said) == 200 and said[0]["at"] == 200.0 and said[-1]["at"] == 1.0  # the newest 200
+    assert waiting["last_error"] == "E" * 500 and waiting["next_attempt"] == 200.0
+    assert secrets[0] == secrets[2] != secrets[1] and len(secrets[1]) >= 32
+
+
+def test_a_store_used_before_it_starts_is_backend_down(tmp_path):
+    store = open_store(load_config(None, env={}, data_dir=tmp_path / "data"))
+    with pytest.raises(BackendDown, match="^the store is not started$"):
+        run_async(lambda: store.outcomes())
+    run_async(store.close)
+
+
+def test_a_new_sqlite_file_locked_at_start_is_waited_for(tmp_path):
+    """Switching a new file to WAL needs the lock that another process starting at once may hold."""
+    path = tmp_path / "data" / "tactful.sqlite3"
+    path.parent.mkdir(mode=0o700)
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN EXCLUSIVE")
+    other.execute("CREATE TABLE held (x)")  # the file exists and is locked for writing
+    release = threading.Timer(0.3, other.commit)
+    release.start()
+    config = load_config(None, env={}, data_dir=tmp_path / "data")
+
+    async def go():
+        store = open_store(config)
+        await store.start()
+        mode = await store._call(lambda: store.db.execute("PRAGMA journal_mode").fetchone()[0])  # noqa: SLF001
+        await store.close()
+        return mode
+
+    assert run_async(go) == "wal"
+    release.join()
+    other.close()
+
+
+def test_synthetic_outcomes_are_replaced_whole_and_real_ones_kept(settings):
+    real = OutcomeBeacon(visitor="v1", session="v1:1", arm="treatment", eligible=True, intervened=True,
+                         converted=True, value=12.0, trigger="cart_exit", phase=1)  # fmt: skip
+    fake = [replace(real, visitor=f"s{i}", session=f"s{i}:1", converted=False, value=0.0) for i in range(3)]
+
+    async def go():
+        (s,) = stores(settings, 1)
+        await s.start()
+        await s.upsert_outcome(real, 5.0)
+        await s.replace_synthetic(fake, {"visitors": 3}, 6.0)
+        first = await s.outcomes()
+        await s.replace_synthetic(fake[:1], {"visitors": 1}, 7.0)
+        second = await s.outcomes()
+        meta = await s.get_meta("synthetic")
+        await s.close()
+        return first, second, meta
+
+    first, second, meta = run_async(go)
+    assert sorted((r["visitor"], r["synthetic"], r["updated"]) for r in first) == [
+        ("s0", 1, 6.0), ("s1", 1, 6.0), ("s2", 1, 6.0), ("v1", 0, 5.0)]  # fmt: skip
+    assert sorted((r["visitor"], r["synthetic"], r["updated"]) for r in second) == [("s0", 1, 7.0), ("v1", 0, 5.0)]
+    assert meta == {"visitors": 1}

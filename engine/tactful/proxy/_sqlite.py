@@ -108,6 +108,11 @@ def _until_unlocked(step) -> None:
             time.sleep(0.02)
 
 
+def _records(keys: tuple[str, ...], rows: list[tuple]) -> list[dict]:
+    """Rows as mappings, each selected with exactly ``keys``' columns."""
+    return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
 class SqliteStore:
     name = "sqlite"
 
@@ -234,7 +239,7 @@ class SqliteStore:
                  "l.email, l.trigger, l.created FROM outbox o JOIN leads l ON l.id = o.lead_id")  # fmt: skip
         rows = await self._fetchall(query + (" WHERE o.state = ?" if state else "") + " ORDER BY o.id",
                                     (state,) if state else ())  # fmt: skip
-        return [dict(zip(DELIVERY_KEYS, row, strict=True)) for row in rows]
+        return _records(DELIVERY_KEYS, rows)
 
     async def retry_dead(self, now: float) -> int:
         return await self._call(self._retry_dead, now)
@@ -288,7 +293,7 @@ class SqliteStore:
 
     async def outcomes(self) -> list[dict]:
         rows = await self._fetchall(f"SELECT {', '.join(OUTCOME_COLUMNS)} FROM outcomes", ())
-        return [dict(zip(OUTCOME_COLUMNS, row, strict=True)) for row in rows]
+        return _records(OUTCOME_COLUMNS, rows)
 
     async def add_conversion(self, conversion: dict) -> bool:
         values = tuple(conversion.get(c) for c in CONVERSION_COLUMNS)
@@ -297,7 +302,7 @@ class SqliteStore:
 
     async def conversions(self) -> list[dict]:
         rows = await self._fetchall(f"SELECT {', '.join(CONVERSION_COLUMNS)} FROM conversions ORDER BY at", ())
-        return [dict(zip(CONVERSION_COLUMNS, row, strict=True)) for row in rows]
+        return _records(CONVERSION_COLUMNS, rows)
 
     async def add_said(self, row: dict) -> None:
         await self._execute(f"INSERT INTO said ({', '.join(SAID_COLUMNS)}) VALUES ({', '.join('?' * len(SAID_COLUMNS))})",
@@ -305,7 +310,7 @@ class SqliteStore:
 
     async def said(self, limit: int = 200) -> list[dict]:
         rows = await self._fetchall(f"SELECT {', '.join(SAID_COLUMNS)} FROM said ORDER BY id DESC LIMIT ?", (limit,))
-        return [dict(zip(SAID_COLUMNS, row, strict=True)) for row in rows]
+        return _records(SAID_COLUMNS, rows)
 
     async def served(self, visitor: str, trigger: str) -> bool:
         row = await self._fetchone("SELECT 1 FROM said WHERE visitor = ? AND trigger = ? AND kind = 'card' LIMIT 1",
@@ -340,7 +345,7 @@ class SqliteStore:
 
     async def spend(self, day: str) -> dict:
         row = await self._fetchone(f"SELECT {', '.join(SPEND_KEYS)} FROM spend WHERE day = ?", (day,))
-        return dict(zip(SPEND_KEYS, row, strict=True)) if row else dict.fromkeys(SPEND_KEYS, 0)
+        return _records(SPEND_KEYS, [row])[0] if row else dict.fromkeys(SPEND_KEYS, 0)
 
     async def spend_total(self) -> dict:
         row = await self._fetchone("SELECT COALESCE(SUM(spent), 0), COALESCE(SUM(calls), 0) FROM spend", ())
