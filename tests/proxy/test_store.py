@@ -409,3 +409,37 @@ def test_synthetic_outcomes_are_replaced_whole_and_real_ones_kept(settings):
         ("s0", 1, 6.0), ("s1", 1, 6.0), ("s2", 1, 6.0), ("v1", 0, 5.0)]  # fmt: skip
     assert sorted((r["visitor"], r["synthetic"], r["updated"]) for r in second) == [("s0", 1, 7.0), ("v1", 0, 5.0)]
     assert meta == {"visitors": 1}
+
+
+SCHEMA_STEPS = 12  # the SQLite schema's versioned steps so far: a new step raises this on purpose
+
+
+def test_a_sqlite_file_is_versioned_and_one_from_before_versions_is_adopted(tmp_path):
+    config = load_config(None, env={}, data_dir=tmp_path / "data")
+    path = tmp_path / "data" / "tactful.sqlite3"
+
+    async def start_and_add(email):
+        store = open_store(config)
+        await store.start()
+        await store.add_lead({**LEAD, "email": email}, [("webhook", "h")], 1.0)
+        await store.close()
+
+    def version():
+        with sqlite3.connect(path) as db:
+            return db.execute("PRAGMA user_version").fetchone()[0]
+
+    run_async(lambda: start_and_add("a@example.com"))
+    assert version() == SCHEMA_STEPS
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 0")  # a file from before versions: every column is there already
+    run_async(lambda: start_and_add("b@example.com"))
+    assert version() == SCHEMA_STEPS
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 3")  # a file three steps in: the rest run, none twice
+        db.execute("ALTER TABLE outcomes DROP COLUMN variant")  # (a later step's column: not there yet)
+    run_async(lambda: start_and_add("c@example.com"))
+    with sqlite3.connect(path) as db:
+        leads = db.execute("SELECT email FROM leads ORDER BY email").fetchall()
+        columns = {row[1] for row in db.execute("PRAGMA table_info(outcomes)")}
+    assert version() == SCHEMA_STEPS and leads == [("a@example.com",), ("b@example.com",), ("c@example.com",)]
+    assert {"variant", "claimed_arm", "storage"} <= columns
