@@ -131,9 +131,9 @@ def main() -> int:
     killed = [m for m, s in status.items() if s in ("killed", "timeout", "segfault")]
     known = equivalent()
     diffs = {m: show(mutmut, m) for m, s in status.items() if s == "survived" and m not in known}
-    survived = [m for m, diff in diffs.items() if not sql_case_only(diff)]
-    by_class = [m for m in diffs if m not in survived]  # SQL in other letters: the same statement
-    explained = [m for m, s in status.items() if s == "survived" and m in known] + by_class
+    by_class = {m for m, diff in diffs.items() if sql_case_only(diff)}  # SQL in other letters: the same statement
+    survived = [m for m in diffs if m not in by_class]
+    explained = [m for m, s in status.items() if s == "survived" and m in known] + sorted(by_class)
     untested = [m for m, s in status.items() if s == "no tests"]
     scored = len(killed) + len(survived) + len(untested)
     score = len(killed) / scored if scored else 0.0
