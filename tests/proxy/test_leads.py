@@ -27,7 +27,7 @@ from tactful.core import (
 from tactful.proxy import sign_webhook
 
 LEAD = {"v": 1, "email": "ada@example.com", "trigger": "longform_lead", "page_kind": "article", "session": "v1:100",
-        "consent": True}
+        "consent": True, "locale": "pt-BR"}
 
 
 def test_lead_goes_to_webhook_and_sales_inbox(make_proxy, demo_source, receiver, smtp):
@@ -39,6 +39,7 @@ def test_lead_goes_to_webhook_and_sales_inbox(make_proxy, demo_source, receiver,
     wait_for(lambda: receiver.requests and smtp.messages)
     hook = receiver.requests[0]
     assert hook["key"] == reply.id and hook["body"]["email"] == "ada@example.com"
+    assert hook["body"]["locale"] == "pt-BR"  # the follow-up can answer in the visitor's language
     assert hook["sig"] == sign_webhook("hook-secret", hook["ts"], hook["raw"])
     (rcpt, content), = smtp.messages
     assert rcpt == ["sales@demo-shop.test"] and "ada@example.com" in content and reply.id in content
@@ -46,6 +47,7 @@ def test_lead_goes_to_webhook_and_sales_inbox(make_proxy, demo_source, receiver,
     assert mail["From"] == "leads@shop.test" and mail["To"] == "sales@demo-shop.test"
     assert mail["Subject"] == "New lead from longform_lead: ada@example.com"
     assert mail["Reply-To"] == "ada@example.com" and mail["Message-ID"] == f"<{reply.id}@tactful>"
+    assert mail.get_payload().splitlines()[3:6] == ["Trigger: longform_lead", "Page: article", "Language: pt-BR"]
     again = decode(LeadReply, proxy.post("/v1/lead", LEAD, proxy.token()).content)
     assert again.id == reply.id  # the same lead twice is one lead
     assert proxy.call(proxy.proxy.outbox.deliver_due()) == 0  # a whole outbox pass now: nothing left to send

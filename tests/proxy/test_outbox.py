@@ -156,7 +156,7 @@ def test_the_webhook_is_signed_over_timestamp_and_body(tmp_path, receiver):
     assert request["sig"] == expected
     body = json.loads(request["raw"])
     assert body == {"type": "lead", "id": lead_id, "email": "ada@example.com", "trigger": "pricing_hesitation",
-                    "page_kind": "pricing", "created": T0}  # fmt: skip
+                    "page_kind": "pricing", "created": T0, "locale": None}  # fmt: skip
     assert request["raw"] == json.dumps(body, sort_keys=True).encode()  # keys in order: the same lead, the same bytes
 
 
@@ -210,6 +210,7 @@ def test_the_sales_email_names_the_lead(tmp_path, smtp):
     assert mail["Message-ID"] == f"<{lead_id}@tactful>" and mail["Reply-To"] == "ada@example.com"
     assert mail.get_payload().splitlines() == ["A visitor asked to hear from you.", "", "Email: ada@example.com",
                                                "Trigger: pricing_hesitation", "Page: pricing", f"Lead id: {lead_id}"]  # fmt: skip
+    # (a lead that came with the page's language names it: tests/proxy/test_leads.py)
 
 
 def test_addresses_a_header_can_carry():

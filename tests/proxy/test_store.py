@@ -365,12 +365,16 @@ def test_a_store_used_before_it_starts_is_backend_down(tmp_path):
 
 
 def test_a_new_sqlite_file_locked_at_start_is_waited_for(tmp_path):
-    """Switching a new file to WAL needs the lock that another process starting at once may hold."""
+    """Switching a new file to WAL needs the lock that another process starting at once may hold.
+
+    A writer part way through a transaction makes the switch fail at once ("database is locked"),
+    without SQLite's busy handler: the store tries again until the writer is done.
+    """
     path = tmp_path / "data" / "tactful.sqlite3"
     path.parent.mkdir(mode=0o700)
     other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    other.execute("BEGIN EXCLUSIVE")
-    other.execute("CREATE TABLE held (x)")  # the file exists and is locked for writing
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("CREATE TABLE held (x)")  # the file exists and another process is writing it
     release = threading.Timer(0.3, other.commit)
     release.start()
     config = load_config(None, env={}, data_dir=tmp_path / "data")
@@ -385,6 +389,49 @@ def test_a_new_sqlite_file_locked_at_start_is_waited_for(tmp_path):
     assert run_async(go) == "wal"
     release.join()
     other.close()
+
+
+def test_a_new_sqlite_file_locked_past_the_busy_timeout_is_backend_down(tmp_path):
+    """A writer that never finishes: the store gives up after its busy timeout (5 s), with a reason."""
+    path = tmp_path / "data" / "tactful.sqlite3"
+    path.parent.mkdir(mode=0o700)
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("CREATE TABLE held (x)")
+    store = open_store(load_config(None, env={}, data_dir=tmp_path / "data"))
+    started = time.monotonic()
+    with pytest.raises(BackendDown, match="^the SQLite store cannot answer: database is locked$"):
+        run_async(store.start)
+    waited = time.monotonic() - started
+    run_async(store.close)
+    other.rollback()
+    other.close()
+    assert waited >= 4.9  # it kept trying for the whole timeout, not once
+
+
+def test_a_closed_store_is_backend_down_and_closes_twice(settings):
+    """Calls that race a shutdown get the store's own 503, not a thread pool's RuntimeError."""
+
+    async def go():
+        (s,) = stores(settings, 1)
+        await s.start()
+        await s.close()
+        with pytest.raises(BackendDown, match="closed"):
+            await s.outcomes()
+        await s.close()
+
+    run_async(go)
+
+
+def test_a_closed_sqlite_store_lets_go_of_its_file(tmp_path):
+    path = tmp_path / "data" / "tactful.sqlite3"
+    store = open_store(load_config(None, env={}, data_dir=tmp_path / "data"))
+    run_async(store.start)
+    run_async(lambda: store.upsert_outcome(OutcomeBeacon(visitor="v", session="s", arm="holdout", eligible=False,
+                                                         intervened=False, converted=False), 1.0))  # fmt: skip
+    assert path.with_name("tactful.sqlite3-wal").exists()
+    run_async(store.close)
+    assert not path.with_name("tactful.sqlite3-wal").exists()  # the last connection closed: WAL checkpointed away
 
 
 def test_synthetic_outcomes_are_replaced_whole_and_real_ones_kept(settings):

@@ -94,7 +94,8 @@ REQUESTS: tuple[Request, ...] = (
 SERVER_RECORDS: tuple[dict[str, Any], ...] = (
     {"record": "leads", "backend": "SQLite or PostgreSQL",
      "fields": ("id", "email", "trigger", "page_kind", "session", "locale", "created", "dedupe"),
-     "holds": "the e-mail address a visitor gave with consent, the trigger and page kind, the visit id, when",
+     "holds": "the e-mail address a visitor gave with consent, the trigger and page kind, the visit id, the page's "
+              "language (so the follow-up can answer in it), when",
      "retention": "lead_retention_days"},
     {"record": "outbox", "backend": "SQLite or PostgreSQL",
      "fields": ("id", "lead_id", "target", "address", "attempts", "next_attempt", "state", "last_error", "retry_from",

@@ -163,7 +163,8 @@ class Outbox:
             message["Reply-To"] = reply_to
         message.set_content(
             f"A visitor asked to hear from you.\n\nEmail: {lead['email']}\nTrigger: {lead['trigger']}\n"
-            f"Page: {lead['page_kind']}\nLead id: {delivery.lead_id}\n"
+            f"Page: {lead['page_kind']}\n" + (f"Language: {lead['locale']}\n" if lead["locale"] else "")
+            + f"Lead id: {delivery.lead_id}\n"
         )
         with smtplib.SMTP(self.config.smtp_host, self.config.smtp_port, timeout=self.smtp_timeout) as smtp:
             try:

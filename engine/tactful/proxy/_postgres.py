@@ -189,7 +189,7 @@ class PostgresStore:
             "  SELECT id FROM outbox WHERE state = 'pending' AND next_attempt <= %s AND COALESCE(lease_until, 0) < %s"
             "  ORDER BY next_attempt LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING *) "
             "SELECT c.id, c.lead_id, c.target, c.address, c.attempts, l.email, l.trigger, l.page_kind, l.created, "
-            "COALESCE(c.retry_from, l.created) FROM claimed c JOIN leads l ON l.id = c.lead_id ORDER BY c.next_attempt",
+            "COALESCE(c.retry_from, l.created), l.locale FROM claimed c JOIN leads l ON l.id = c.lead_id ORDER BY c.next_attempt",
             (now + lease, now, now, limit),
         )
         return [delivery_from_row(r) for r in rows]

@@ -120,10 +120,13 @@ class SqliteStore:
         self.path = path
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="tactful-sqlite")
         self._db: sqlite3.Connection | None = None
+        self._closed = False
 
     # -- plumbing: one thread, one connection ---------------------------------------
 
     async def _call(self, function, *args) -> Any:
+        if self._closed:  # shutting down: the thread is gone
+            raise BackendDown("the store is closed")
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self._pool, function, *args)
@@ -166,10 +169,13 @@ class SqliteStore:
                 self.db.execute(f"PRAGMA user_version = {number}")
 
     async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+
         def shut() -> None:
-            if self._db is not None:
+            if self._db is not None:  # it never started
                 self._db.close()
-                self._db = None
 
         await asyncio.get_running_loop().run_in_executor(self._pool, shut)
         self._pool.shutdown(wait=True)
@@ -214,7 +220,7 @@ class SqliteStore:
             self.db.execute("BEGIN IMMEDIATE")
             rows = self.db.execute(
                 "SELECT o.id, o.lead_id, o.target, o.address, o.attempts, l.email, l.trigger, l.page_kind, l.created, "
-                "COALESCE(o.retry_from, l.created) FROM outbox o JOIN leads l ON l.id = o.lead_id "
+                "COALESCE(o.retry_from, l.created), l.locale FROM outbox o JOIN leads l ON l.id = o.lead_id "
                 "WHERE o.state = 'pending' AND o.next_attempt <= ? AND COALESCE(o.lease_until, 0) < ? "
                 "ORDER BY o.next_attempt LIMIT ?",
                 (now, now, limit),

@@ -68,9 +68,10 @@ SAID_COLUMNS = ("at", "visitor", "trigger", "variant", "kind", "source", "text")
 
 def delivery_from_row(r: tuple) -> Delivery:
     """A claimed outbox row (id, lead_id, target, address, attempts, email, trigger, page_kind,
-    created, retry_from) as a ``Delivery``."""
+    created, retry_from, locale) as a ``Delivery``: the lead as its follow-up receives it."""
     return Delivery(r[0], r[1], r[2], r[3], r[4],
-                    {"id": r[1], "email": r[5], "trigger": r[6], "page_kind": r[7], "created": r[8]}, r[9])  # fmt: skip
+                    {"id": r[1], "email": r[5], "trigger": r[6], "page_kind": r[7], "created": r[8], "locale": r[10]},
+                    r[9])  # fmt: skip
 
 
 def outcome_values(beacon: Any, now: float, synthetic: bool, checked: dict | None = None) -> tuple:
