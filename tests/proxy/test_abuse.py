@@ -84,6 +84,46 @@ def test_tokens_are_required_and_checked(make_proxy):
     assert proxy.post("/v1/message", CART, token).status_code == 200
 
 
+def refusal(response, status: int, reason: str) -> None:
+    """What a refused client reads: the status, a JSON body naming the reason, its exact length."""
+    assert response.status_code == status, response.text
+    assert response.json() == {"error": reason}
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["content-length"] == str(len(response.content))
+
+
+def test_each_refusal_says_why_in_json(make_proxy):
+    proxy = make_proxy(visitor_per_minute=1)
+    refusal(proxy.post("/v1/message", CART), 403, "a valid visitor token is required (POST /v1/token)")
+    refusal(proxy.post("/v1/message", CART, authorization="Bearer x.y"), 403,
+            "the visitor token is forged, malformed or expired (POST /v1/token)")
+    token = proxy.token()
+    assert proxy.post("/v1/message", CART, token).status_code == 200
+    limited = proxy.post("/v1/message", CART, token)
+    refusal(limited, 429, "too many requests from this visitor")
+    assert 55 <= int(limited.headers["retry-after"]) <= 60  # a minute's one request comes back in about a minute
+
+
+def test_a_wait_under_a_second_is_announced_as_one(make_proxy):
+    # 60 a minute from one address: past the burst, the next request is less than a second away.
+    proxy = make_proxy(ip_per_minute=60, tokens_per_minute=1e9)
+    for _ in range(100):
+        response = proxy.client.post("/v1/token")
+        if response.status_code == 429:
+            break
+    refusal(response, 429, "too many requests from this address")
+    assert response.headers["retry-after"] == "1"
+
+
+def test_without_tokens_each_forwarded_client_has_its_own_visitor_bucket(make_proxy):
+    # With require_token off, a request without a token counts as its address (as a trusted
+    # reverse proxy forwards it), not as one anonymous visitor everybody shares.
+    proxy = make_proxy(require_token=False, visitor_per_minute=2, ip_per_minute=1000, trusted_proxies=("127.0.0.1",))
+    codes = {client: [proxy.post("/v1/message", CART, **{"x-forwarded-for": client}).status_code for _ in range(3)]
+             for client in ("203.0.113.1", "203.0.113.2")}  # fmt: skip
+    assert codes == {"203.0.113.1": [200, 200, 429], "203.0.113.2": [200, 200, 429]}
+
+
 def test_an_issued_token_names_a_random_subject_its_expiry_and_its_visitor(make_proxy):
     # The body is the documented claims: a subject of 96 random bits (16 base64url characters,
     # a new one each time), the expiry in whole seconds, and the visitor id when the browser sent one.
