@@ -51,6 +51,7 @@ from tactful.playbook_file import read_playbook
 
 from ._config import ConfigError, ProxyConfig
 from ._edge import (
+    ADDRESS_KEY,
     MESSAGE_KEY,
     SUBJECT_KEY,
     BodyDecoder,
@@ -230,7 +231,7 @@ class Proxy:
         hold = self.playbook.holdout
         arm = assign_arm(hold.salt, beacon.visitor, hold.fraction, hold.hash_version)
         served = arm == TREATMENT and bool(beacon.trigger) and await self.store.served(beacon.visitor, beacon.trigger or "")
-        address = str(request.scope.get("tactful.address", ""))
+        address = request.scope[ADDRESS_KEY]
         source = hmac.new(self.tokens.key if self.tokens else b"", address.encode(), hashlib.sha256).hexdigest()[:16]
         await self.store.upsert_outcome(beacon, self.clock(), checked={"arm": arm, "served": served, "source": source})
         if arm != beacon.arm:

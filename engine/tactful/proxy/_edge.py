@@ -42,6 +42,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 MESSAGE_KEY = "tactful.message"  # scope key: the decoded wire message
 SUBJECT_KEY = "tactful.subject"  # scope key: the visitor token's subject (or the client address)
+ADDRESS_KEY = "tactful.address"  # scope key: the client's address (set by RateLimit for every endpoint)
 
 
 @dataclass(frozen=True)
@@ -241,7 +242,7 @@ class RateLimit(_Layer):
             await self.app(scope, receive, send)
             return
         address = client_address(scope, self.trusted)
-        scope["tactful.address"] = address
+        scope[ADDRESS_KEY] = address
         wait = await self.limit("ip", address)
         if wait:
             raise RateLimited("too many requests from this address", wait)
@@ -328,6 +329,6 @@ class BodyDecoder(_Layer):
         if subject is None:
             if self.require_token:
                 raise Forbidden("a valid visitor token is required (POST /v1/token)")
-            subject = scope.get("tactful.address", "unknown")
+            subject = scope[ADDRESS_KEY]
         await self.limits.limit_visitor(subject)
         scope[SUBJECT_KEY] = subject
