@@ -7,18 +7,20 @@ import base64
 import hashlib
 import hmac
 import json
+import threading
 import time
 from dataclasses import replace
 
 import httpx
 import msgpack
+import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from loopback import run_async
 from proxy_helpers import FakeModel, model_overrides
 
 from tactful.core import CONTENT_TYPE, MessageReply, decode
-from tactful.proxy import spend_day
+from tactful.proxy import create_app, load_config, spend_day
 
 CART = {"v": 1, "trigger": "cart_exit", "kind": "discount", "page_kind": "cart", "offer": "cart10"}
 
@@ -122,6 +124,26 @@ def test_without_tokens_each_forwarded_client_has_its_own_visitor_bucket(make_pr
     codes = {client: [proxy.post("/v1/message", CART, **{"x-forwarded-for": client}).status_code for _ in range(3)]
              for client in ("203.0.113.1", "203.0.113.2")}  # fmt: skip
     assert codes == {"203.0.113.1": [200, 200, 429], "203.0.113.2": [200, 200, 429]}
+
+
+def test_served_on_a_unix_socket_the_peer_without_an_address_is_one_client(tmp_path, demo_playbook):
+    # create_app under another ASGI server, behind a web server on a Unix socket: the ASGI scope
+    # names no client address. Every request then counts as the one peer it comes through.
+    socket_path = str(tmp_path / "proxy.sock")
+    app = create_app(load_config(None, env={}, data_dir=tmp_path / "data", ip_per_minute=3), playbook=demo_playbook)
+    server = uvicorn.Server(uvicorn.Config(app, uds=socket_path, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        with httpx.Client(transport=httpx.HTTPTransport(uds=socket_path), base_url="http://proxy") as client:
+            codes = [client.post("/v1/token").status_code for _ in range(4)]
+    finally:
+        server.should_exit = True
+        thread.join(10)
+    assert codes == [200, 200, 200, 429]
 
 
 def test_an_issued_token_names_a_random_subject_its_expiry_and_its_visitor(make_proxy):
