@@ -297,7 +297,7 @@ class BodyDecoder(_Layer):
             await self.visitor_from_body(scope, getattr(message, "token", None))
         await self.app(scope, receive, send)
 
-    async def read(self, scope: Scope, receive: Receive, empty_ok: bool = False) -> bytes:
+    async def read(self, scope: Scope, receive: Receive, empty_ok: bool) -> bytes:
         kind = (_header(scope, b"content-type") or "").split(";")[0].strip()
         if empty_ok and _header(scope, b"content-length") in (None, "0") and kind != CONTENT_TYPE:
             return b""  # a body-less POST (an older loader's /v1/token)
