@@ -41,7 +41,7 @@ TESTS = [*(f"tests/core/{name}" for name in ("test_bots.py", "test_conditions.py
                                               "test_engine_facts.py", "test_pagefacts.py", "test_playbook.py", "test_playbook_fields.py", "test_playbook_problems.py", "test_properties.py", "test_record.py", "test_replay.py",
                                               "test_state.py", "test_tabs.py", "test_url_path.py", "test_why_not.py", "test_wire.py", "test_wire_fields.py")),
          "tests/proxy/test_guard.py", "tests/proxy/test_messages.py", "tests/proxy/test_abuse.py",
-         "tests/proxy/test_delivery.py", "tests/proxy/test_leads.py", "tests/proxy/test_limits.py", "tests/proxy/test_store.py",
+         "tests/proxy/test_delivery.py", "tests/proxy/test_leads.py", "tests/proxy/test_limits.py", "tests/proxy/test_shared.py", "tests/proxy/test_store.py",
          "tests/proxy/test_outcome_trust.py", "tests/proxy/test_denial.py", "tests/proxy/test_config.py"]  # fmt: skip
 EQUIVALENT = Path(__file__).with_name("equivalent.txt")
 
