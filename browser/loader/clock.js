@@ -30,8 +30,10 @@ export function randomHex(size) {
 export const PAGE = typeof crypto === "object" && crypto.getRandomValues ? randomHex(8) : String(wallAtStart);
 
 const MAX_PENDING = 400; // a page that floods events keeps the newest
-const GATHER_MS = 100; // sensor events travel together: one batch (one lock, one storage read) per 100 ms
-const URGENT = new Set(["page_view", "cart", "convert", "dismiss", "accept", "lead", "client"]); // facts go at once
+// Sensor events travel together: one batch (one lock, one storage read, one write) per quarter
+// second of scrolling and pointing. Facts, and a visitor on the way out, go at once.
+const GATHER_MS = 250;
+const URGENT = new Set(["page_view", "cart", "convert", "dismiss", "accept", "lead", "client", "exit_intent"]);
 
 /**
  * Events wait in `pending` until the current task ends; a sent batch stays `inflight` until the
