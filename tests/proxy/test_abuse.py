@@ -6,6 +6,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import http.client
 import json
 import threading
 import time
@@ -144,6 +145,69 @@ def test_served_on_a_unix_socket_the_peer_without_an_address_is_one_client(tmp_p
         server.should_exit = True
         thread.join(10)
     assert codes == [200, 200, 200, 429]
+
+
+def raw_post(proxy, path: str, head: dict[str, str], body: bytes = b"", timeout: float = 5.0):
+    """(status, body: the JSON of a refusal, else bytes, seconds to the answer) of a request whose
+    head is written as given, as a client that lies about its length or never finishes sends it."""
+    connection = http.client.HTTPConnection("127.0.0.1", int(proxy.url.rsplit(":", 1)[1]), timeout=timeout)
+    started = time.monotonic()
+    try:
+        connection.putrequest("POST", path, skip_accept_encoding=True)
+        for name, value in head.items():
+            connection.putheader(name, value)
+        connection.endheaders()
+        if body:
+            connection.send(body)
+        response = connection.getresponse()
+        content = response.read()
+    finally:
+        connection.close()
+    return response.status, json.loads(content) if response.status >= 400 else content, time.monotonic() - started
+
+
+MSGPACK = {"content-type": "application/msgpack"}
+
+
+def test_a_declared_length_over_the_limit_is_refused_before_the_body(make_proxy):
+    proxy = make_proxy(max_body=1000, body_timeout=30.0)
+    status, body, took = raw_post(proxy, "/v1/message", {**MSGPACK, "content-length": "1001"})  # and no body at all
+    assert (status, body) == (413, {"error": "bodies are limited to 1000 bytes"}) and took < 10
+
+
+def test_a_body_of_exactly_the_limit_is_read_and_one_byte_more_is_not(make_proxy):
+    proxy = make_proxy(max_body=1000)
+    token = proxy.token()
+    pad = 1000 - len(msgpack.packb({**CART, "token": token, "product": ""}))
+    exact = msgpack.packb({**CART, "token": token, "product": "x" * (pad - 2)})  # a str16's header is 2 bytes more
+    assert len(exact) == 1000
+    status, body, _ = raw_post(proxy, "/v1/message", {**MSGPACK, "content-length": "1000"}, exact)
+    assert (status, body) == (400, {"error": "product: must be a non-empty string of at most 120 characters"})  # read
+    # Without a declared length (chunked): counted as it arrives.
+    chunked = b"3e9\r\n" + b"\x00" * 1001 + b"\r\n0\r\n\r\n"
+    status, body, _ = raw_post(proxy, "/v1/message", {**MSGPACK, "transfer-encoding": "chunked"}, chunked)
+    assert (status, body) == (413, {"error": "bodies are limited to 1000 bytes"})
+
+
+def test_a_body_that_never_arrives_gets_the_body_timeout_and_no_more(make_proxy):
+    proxy = make_proxy(body_timeout=0.2)
+    status, body, took = raw_post(proxy, "/v1/message", {**MSGPACK, "content-length": "50"}, b"\x81")
+    assert (status, body) == (408, {"error": "the body did not arrive within 0.2 s"})
+    assert 0.15 < took < 0.8  # the whole body's deadline, not a second per read
+
+
+def test_only_msgpack_is_read_with_or_without_parameters(make_proxy):
+    proxy = make_proxy()
+    token = proxy.token()
+    body = msgpack.packb({**CART, "token": token})
+    with_parameter = {"content-type": "application/msgpack; charset=binary", "content-length": str(len(body))}
+    assert raw_post(proxy, "/v1/message", with_parameter, body)[0] == 200
+    status, reply, _ = raw_post(proxy, "/v1/message", {"content-type": "text/plain", "content-length": str(len(body))},
+                                body)  # fmt: skip
+    assert (status, reply) == (415, {"error": "send application/msgpack"})
+    # /v1/token may come without a body; a body it does get must still be msgpack.
+    status, reply, _ = raw_post(proxy, "/v1/token", {"content-type": "text/plain", "content-length": "5"}, b"hello")
+    assert (status, reply) == (415, {"error": "send application/msgpack"})
 
 
 def test_an_issued_token_names_a_random_subject_its_expiry_and_its_visitor(make_proxy):
