@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import http.client
 import json
+import socket
 import threading
 import time
 from dataclasses import replace
@@ -208,6 +209,42 @@ def test_only_msgpack_is_read_with_or_without_parameters(make_proxy):
     # /v1/token may come without a body; a body it does get must still be msgpack.
     status, reply, _ = raw_post(proxy, "/v1/token", {"content-type": "text/plain", "content-length": "5"}, b"hello")
     assert (status, reply) == (415, {"error": "send application/msgpack"})
+
+
+def test_behind_our_own_proxy_the_client_is_the_last_address_it_forwarded(make_proxy):
+    # One request a minute per address, behind a reverse proxy on 127.0.0.1 and a CDN at 198.51.100.7.
+    def first_then(proxy, *forwarded):
+        """The statuses of /v1/token asked with each X-Forwarded-For (None: the header left out)."""
+        return [proxy.client.post("/v1/token", headers={"x-forwarded-for": f} if f is not None else {}).status_code
+                for f in forwarded]  # fmt: skip
+
+    def behind():
+        return make_proxy(ip_per_minute=1, tokens_per_minute=1000, trusted_proxies=("127.0.0.1", "198.51.100.7"))
+
+    # the same client, with and without spaces after the commas
+    assert first_then(behind(), "203.0.113.9,198.51.100.7", "203.0.113.9, 198.51.100.7") == [200, 429]
+    # our own proxy with nothing forwarded, and naming only itself: both are that proxy
+    assert first_then(behind(), None, "127.0.0.1") == [200, 429]
+    # an address is kept to 64 characters: longer ones that agree that far are one client
+    assert first_then(behind(), "a" * 64 + "b", "a" * 64 + "c") == [200, 429]
+    assert first_then(behind(), "a" * 63 + "b", "a" * 63 + "c") == [200, 200]
+
+
+def test_a_client_that_goes_away_mid_body_is_not_answered_for(make_proxy):
+    # A whole message, but fewer bytes than declared, then the connection closed: nothing is written.
+    proxy = make_proxy()
+    body = msgpack.packb({**CART, "token": proxy.token()})
+    with socket.create_connection(("127.0.0.1", int(proxy.url.rsplit(":", 1)[1]))) as sock:
+        sock.sendall(b"POST /v1/message HTTP/1.1\r\nhost: proxy\r\ncontent-type: application/msgpack\r\n"
+                     + f"content-length: {len(body) + 100}\r\n\r\n".encode() + body)  # fmt: skip
+    metrics = proxy.proxy.metrics
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not any(
+            name == "tactful_requests_total" and ("endpoint", "message") in labels
+            for name, labels in metrics.counters):  # fmt: skip
+        time.sleep(0.01)  # until the proxy has finished with the request (a sync point, with a bound)
+    assert metrics.value("tactful_requests_total", endpoint="message", status="400") == 1
+    assert not any(name == "tactful_messages_total" for name, _ in metrics.counters)  # no words were made
 
 
 def test_an_issued_token_names_a_random_subject_its_expiry_and_its_visitor(make_proxy):
