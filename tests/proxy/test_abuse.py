@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import http.client
@@ -20,6 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from loopback import run_async
 from proxy_helpers import FakeModel, model_overrides
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Mount, Route
 
 from tactful.core import CONTENT_TYPE, MessageReply, decode
 from tactful.proxy import create_app, load_config, spend_day
@@ -245,6 +249,67 @@ def test_a_client_that_goes_away_mid_body_is_not_answered_for(make_proxy):
         time.sleep(0.01)  # until the proxy has finished with the request (a sync point, with a bound)
     assert metrics.value("tactful_requests_total", endpoint="message", status="400") == 1
     assert not any(name == "tactful_messages_total" for name, _ in metrics.counters)  # no words were made
+
+
+def test_mounted_below_a_path_the_proxy_guards_its_own_endpoints_only(tmp_path, demo_playbook):
+    # As `tactful demo` mounts it, and a site owner would in their own Starlette app: the edge's
+    # limits know /tactful-api/v1/token as /v1/token, and nothing beside the mount as anything.
+    proxy_app = create_app(load_config(None, env={}, data_dir=tmp_path / "data", ip_per_minute=1),
+                           playbook=demo_playbook)  # fmt: skip
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        async with proxy_app.lifespan_context(proxy_app):
+            yield
+
+    async def sibling(request):
+        return PlainTextResponse("the shop's own")
+
+    site = Starlette(routes=[Mount("/tactful-api", app=proxy_app), Route("/tactful-apix/v1/token", sibling,
+                                                                         methods=["POST"])], lifespan=lifespan)  # fmt: skip
+    socket_path = str(tmp_path / "site.sock")
+    server = uvicorn.Server(uvicorn.Config(site, uds=socket_path, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        with httpx.Client(transport=httpx.HTTPTransport(uds=socket_path), base_url="http://site") as client:
+            tokens = [client.post("/tactful-api/v1/token").status_code for _ in range(2)]
+            beside = [client.post("/tactful-apix/v1/token") for _ in range(2)]
+            health = client.get("/tactful-api/healthz").status_code
+    finally:
+        server.should_exit = True
+        thread.join(10)
+    assert tokens == [200, 429]  # one a minute from this address: the edge saw its endpoint
+    assert [(r.status_code, r.text) for r in beside] == [(200, "the shop's own")] * 2  # never limited as ours
+    assert health == 200
+
+
+def test_a_refusal_before_the_body_closes_the_connection_and_one_after_keeps_it(make_proxy):
+    # A client that declared a body the proxy will not read is not left holding the connection open.
+    proxy = make_proxy()
+    port = int(proxy.url.rsplit(":", 1)[1])
+
+    def head(bearer: str, body: bytes, declared: int):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        try:
+            connection.putrequest("POST", "/v1/message")
+            for name, value in {**MSGPACK, "authorization": f"Bearer {bearer}", "content-length": str(declared)}.items():
+                connection.putheader(name, value)
+            connection.endheaders()
+            connection.send(body)
+            response = connection.getresponse()
+            response.read()
+            return response.status, response.getheader("connection")
+        finally:
+            connection.close()
+
+    assert head("x.y", b"", 5000) == (403, "close")  # refused on its forged token, the body unread
+    token = proxy.token()
+    body = msgpack.packb(CART)
+    assert head(token, body, len(body)) == (200, None)  # read whole: the connection may serve another
 
 
 def test_an_issued_token_names_a_random_subject_its_expiry_and_its_visitor(make_proxy):

@@ -57,7 +57,7 @@ class Endpoint:
 
 def route_path(scope: Scope) -> str:
     """The path below where this app is mounted (``tactful demo`` mounts the proxy at /tactful-api)."""
-    path: str = scope.get("path", "")
+    path: str = scope["path"]
     root: str = scope.get("root_path", "")
     if root and path.startswith(root) and path[len(root) : len(root) + 1] in ("", "/"):
         return path[len(root) :] or "/"
@@ -65,7 +65,7 @@ def route_path(scope: Scope) -> str:
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
+    for key, value in scope["headers"]:
         if key == name:
             return value.decode("latin-1")
     return None
