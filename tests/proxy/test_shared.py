@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
+import time
 
 import pytest
 from loopback import free_port, run_async
@@ -20,7 +22,7 @@ from tactful.proxy import Metrics, load_config, open_state
 
 class Clock:
     def __init__(self) -> None:
-        self.now = 5000.0
+        self.now = 0.0  # a clock may start at zero (a simulation's does): nothing is open or expired at its start
 
     def __call__(self) -> float:
         return self.now
@@ -103,12 +105,13 @@ def test_messages_are_cached_for_the_cache_ttl(backend):
         assert later is None  # an hour and a half-second later it is gone
 
 
-def test_a_cache_of_no_entries_keeps_nothing(backend):
+@pytest.mark.parametrize(("entries", "kept"), [(0, None), (1, "text")])
+def test_a_cache_of_no_entries_keeps_nothing_and_of_one_keeps_one(backend, entries, kept):
     async def work(state, clock):
         await state.cache_put("k", "text")
         return await state.cache_get("k")
 
-    assert with_state(backend, work, cache_entries=0) is None
+    assert with_state(backend, work, cache_entries=entries) == kept
 
 
 def test_a_cache_ttl_under_a_millisecond_still_expires(backend):
@@ -167,10 +170,12 @@ def test_a_chat_keeps_its_last_turns_for_the_token_ttl(backend):
         await state.add_turn("s1", "cart_exit", "other", "chat")
         kept = await state.turns("s1", "pricing")
         other = await state.turns("s2", "pricing")
-        clock.now += 60.5
-        return kept, other, await state.turns("s1", "pricing")
+        clock.now += 60.0
+        at_the_end = await state.turns("s1", "pricing")  # the last instant of its lifetime: still there
+        clock.now += 0.5
+        return kept, other, at_the_end, await state.turns("s1", "pricing")
 
-    kept, other, later = with_state(backend, work, token_ttl=60.0, max_turns=6)
+    kept, other, at_the_end, later = with_state(backend, work, token_ttl=60.0, max_turns=6)
     assert kept == [(role, f"{letter}{i}") for i in range(2, 10) for role, letter in (("visitor", "q"), ("agent", "a"))]
     assert other == []
     if backend[0].get("redis_url"):
@@ -179,7 +184,7 @@ def test_a_chat_keeps_its_last_turns_for_the_token_ttl(backend):
         assert sorted(ttls) == [f"{prefix}chat:s1:cart_exit", f"{prefix}chat:s1:pricing"]
         assert all(59_000 < ttl <= 60_000 for ttl in ttls.values())
     else:
-        assert later == []  # past the token's lifetime the chat is over
+        assert at_the_end == kept and later == []  # past the token's lifetime the chat is over
 
 
 def test_a_turn_limit_above_eight_keeps_enough_turns_to_count(backend):
@@ -192,36 +197,116 @@ def test_a_turn_limit_above_eight_keeps_enough_turns_to_count(backend):
 
 
 def test_the_local_state_forgets_the_stalest_tenth_past_fifty_thousand_chats(tmp_path):
+    def chat(i):  # the older the chat, the later its words sort: staleness is by time, not by text
+        return [("visitor", f"q{99_999 - i}"), ("agent", "a")]
+
     async def work(state, clock):
         for i in range(50_001):
             if i == 50_000:
                 full = await state.turns("s0", "pricing")  # fifty thousand chats: all kept
             clock.now += 0.001
-            await state.add_turn(f"s{i}", "pricing", "q", "a")
+            await state.add_turn(f"s{i}", "pricing", *(text for _, text in chat(i)))
         return full, [await state.turns(f"s{i}", "pricing") for i in (0, 4999, 5000, 50_000)]
 
     full, (first, last_dropped, first_kept, newest) = with_state(({"data_dir": tmp_path}, Clock()), work)
-    assert full == first_kept == newest == [("visitor", "q"), ("agent", "a")]
+    assert full == chat(0) and first_kept == chat(5000) and newest == chat(50_000)
     assert first == last_dropped == []  # one more: the 5,000 (a tenth) nearest their end are gone
 
 
 def test_a_redis_that_is_away_leaves_this_process_its_own_state(tmp_path, caplog):
     metrics = Metrics()
-    backend = ({"data_dir": tmp_path, "redis_url": f"redis://127.0.0.1:{free_port()}/0"}, Clock())
+    clock = Clock()
+    clock.now = 1000.0
+    backend = ({"data_dir": tmp_path, "redis_url": f"redis://127.0.0.1:{free_port()}/0"}, clock)
+
+    def warned():
+        return [r.getMessage() for r in caplog.records if "Redis" in r.getMessage()]
 
     async def work(state, clock):
         takes = [await state.take("visitor", "v1", 2) for _ in range(3)]
+        apart = [await state.take("visitor", "v2", 2), await state.take("ip", "v1", 2)]
         await state.cache_put("k", "text")
         cached = await state.cache_get("k")
-        await state.breaker_record(False)
-        opened = await state.breaker_open()
+        breaker = []
+        for ok in (False, True, False, False):  # two failures in a row open it; a success between does not
+            await state.breaker_record(ok)
+            breaker.append(await state.breaker_open())
         await state.add_turn("s1", "pricing", "q", "a")
-        return takes, cached, opened, await state.turns("s1", "pricing")
+        turns = await state.turns("s1", "pricing")
+        clock.now += 60.0  # a minute after the warning: not yet another
+        refilled = await state.take("visitor", "v1", 2)  # a minute of this process's clock: the bucket refilled
+        within_the_minute = len(warned())
+        clock.now += 0.5  # past the minute: warned again
+        await state.cache_get("k")
+        return takes, apart, cached, breaker, turns, refilled, within_the_minute
 
     with caplog.at_level(logging.WARNING, logger="tactful"):
-        takes, cached, opened, turns = with_state(backend, work, metrics, breaker_failures=1)
-    assert takes[:2] == [0.0, 0.0] and takes[2] > 0  # the limit still holds, in this process
-    assert cached == "text" and opened and turns == [("visitor", "q"), ("agent", "a")]
-    assert metrics.value("tactful_backend_errors_total", backend="redis") == 11  # start, and each call (add_turn reads the turns first)
+        takes, apart, cached, breaker, turns, refilled, within_the_minute = with_state(backend, work, metrics, breaker_failures=2)
+    assert takes[:2] == [0.0, 0.0] and takes[2] > 0 and refilled == 0.0  # the limit still holds, in this process
+    assert apart == [0.0, 0.0]  # another visitor, another bucket: each its own limit, as with Redis
+    assert cached == "text" and breaker == [False, False, False, True] and turns == [("visitor", "q"), ("agent", "a")]
+    # start, and each call (add_turn reads the turns first)
+    assert metrics.value("tactful_backend_errors_total", backend="redis") == 21
+    warnings = warned()
+    assert within_the_minute == 1 and len(warnings) == 2  # once a minute
+    assert all("this process's own until it is back" in w for w in warnings)
+
+
+class Ticking(Clock):
+    """A minute and a second passes between any two readings: every fallback is warned of."""
+
+    def __call__(self) -> float:
+        self.now += 61.0
+        return self.now
+
+
+def test_each_warning_of_a_redis_away_names_the_error(tmp_path, caplog):
+    port = free_port()
+    backend = ({"data_dir": tmp_path, "redis_url": f"redis://127.0.0.1:{port}/0"}, Ticking())
+
+    async def work(state, clock):
+        await state.take("visitor", "v1", 2)
+        await state.cache_put("k", "text")
+        await state.cache_get("k")
+        for ok in (True, False):
+            await state.breaker_record(ok)
+        await state.breaker_open()
+        await state.add_turn("s1", "pricing", "q", "a")  # two: the turns read, then the write
+        await state.turns("s1", "pricing")
+
+    with caplog.at_level(logging.WARNING, logger="tactful"):
+        with_state(backend, work, Metrics())
     warnings = [r.getMessage() for r in caplog.records if "Redis" in r.getMessage()]
-    assert len(warnings) == 1 and "this process's own until it is back" in warnings[0]
+    assert len(warnings) == 10  # start and each call: a minute apart, each is logged
+    for warning in warnings:
+        assert warning.startswith("Redis cannot answer (ConnectionError: ") and f"127.0.0.1:{port}" in warning, warning
+
+
+@pytest.mark.parametrize("hang", ["never answers", "never accepts"])
+def test_a_redis_that_hangs_costs_a_call_half_a_second_and_is_not_retried(tmp_path, hang):
+    """A Redis whose host is overloaded: it takes the connection and never replies, or its queue of
+    connections is full and the connection itself never completes. Either way the call gives up
+    after half a second (the socket and connect timeouts), once, and falls back."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0 if hang == "never accepts" else 16)  # nothing ever accepts: the kernel queues
+    held = [socket.create_connection(server.getsockname())] if hang == "never accepts" else []  # the queue of one full
+    config = load_config(None, env={}, data_dir=tmp_path, redis_url=f"redis://127.0.0.1:{server.getsockname()[1]}/0")
+    metrics = Metrics()
+
+    async def run():
+        state = open_state(config, metrics)
+        try:
+            began = time.monotonic()
+            await asyncio.wait_for(state.cache_put("k", "text"), 5)  # a hang would end here, not in CI's timeout
+            return time.monotonic() - began, await state.local.cache_get("k")
+        finally:
+            await state.close()
+
+    try:
+        took, fallback = run_async(run)
+    finally:
+        for sock in (*held, server):
+            sock.close()
+    assert 0.4 < took < 0.95, took  # half a second, once: no second attempt
+    assert fallback == "text" and metrics.value("tactful_backend_errors_total", backend="redis") == 1

@@ -147,7 +147,7 @@ class RedisState:
 
     name = "redis"
 
-    def __init__(self, config, url: str, prefix: str = "tactful:", metrics: Metrics | None = None):
+    def __init__(self, config, url: str, prefix: str, metrics: Metrics | None = None, clock=time.monotonic):
         import redis.asyncio as redis
         from redis.asyncio.retry import Retry
         from redis.backoff import NoBackoff
@@ -155,14 +155,15 @@ class RedisState:
         self.config = config
         self.prefix = prefix
         self.metrics = metrics or Metrics()
-        self.local = LocalState(config)
+        self.clock = clock  # the fallback's time and the warnings' (keys expire by Redis's clock)
+        self.local = LocalState(config, clock=clock)
         self.errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError, TimeoutError)
         # Short timeouts and no retries: a Redis that is away costs a request half a second, once.
         self.redis = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5,
                                           retry=Retry(NoBackoff(), 0), decode_responses=True)  # fmt: skip
         self._take = self.redis.register_script(TAKE)
         self._fail = self.redis.register_script(FAIL)
-        self.last_warning = 0.0
+        self.last_warning: float | None = None
 
     async def start(self) -> None:
         try:
@@ -175,8 +176,9 @@ class RedisState:
 
     def _down(self, err: BaseException) -> None:
         self.metrics.inc("tactful_backend_errors_total", backend="redis")
-        if time.monotonic() - self.last_warning > 60:
-            self.last_warning = time.monotonic()
+        now = self.clock()
+        if self.last_warning is None or now - self.last_warning > 60:
+            self.last_warning = now
             log.warning("Redis cannot answer (%s: %s); limits, cache and breaker are this process's own until it "
                         "is back", type(err).__name__, err)  # fmt: skip
 
@@ -247,7 +249,8 @@ class RedisState:
 
 def open_state(config, metrics: Metrics | None = None, clock=time.monotonic) -> SharedState:
     """Redis when ``redis_url`` is set, else this process's memory, timed by ``clock`` (seconds;
-    simulations and tests give their own). Redis keeps time by its own clock."""
-    if getattr(config, "redis_url", ""):
-        return RedisState(config, config.redis_url, getattr(config, "redis_prefix", "tactful:"), metrics)
+    simulations and tests give their own). Redis's keys expire by Redis's own clock; ``clock`` times
+    its fallback to this process's memory and its warnings."""
+    if config.redis_url:
+        return RedisState(config, config.redis_url, config.redis_prefix, metrics, clock=clock)
     return LocalState(config, clock=clock)
