@@ -352,6 +352,12 @@ def test_cors_is_an_exact_origin_allow_list(make_proxy):
                                                              "access-control-request-method": "POST"})  # fmt: skip
     assert preflight.status_code == 204 and preflight.headers["access-control-allow-methods"] == "POST"
     assert "*" not in preflight.headers["access-control-allow-origin"]
+    # what the loader sends (a msgpack body, a bearer token), cached by the browser for ten minutes
+    assert preflight.content == b"" and preflight.headers["content-length"] == "0"
+    assert {name: preflight.headers[name] for name in ("access-control-allow-origin", "vary", "access-control-allow-headers",
+                                                        "access-control-max-age")} == {
+        "access-control-allow-origin": "https://shop.example", "vary": "Origin",
+        "access-control-allow-headers": "content-type, authorization", "access-control-max-age": "600"}  # fmt: skip
 
 
 def test_rate_limits_per_visitor_and_per_ip(make_proxy):
@@ -484,3 +490,17 @@ def test_a_beacon_is_bound_only_by_a_visitor_claim_that_is_a_string(make_proxy):
 def test_without_required_tokens_a_request_without_one_is_served(make_proxy):
     proxy = make_proxy(require_token=False)
     assert proxy.post("/v1/message", CART).status_code == 200
+
+
+def test_cors_headers_ride_on_the_edge_refusals_after_the_origin_check(make_proxy):
+    # A limit or a refused token is answered by the edge, not a handler: the browser must still be
+    # able to read its reason and Retry-After, so it too carries the allowed origin, once.
+    proxy = make_proxy(allowed_origins=("https://shop.example",), visitor_per_minute=1)
+    token = proxy.token()
+    first = proxy.post("/v1/message", CART, token, origin="https://shop.example")
+    limited = proxy.post("/v1/message", CART, token, origin="https://shop.example")
+    forged = proxy.post("/v1/message", CART, token[:-2] + ("AA" if token[-2:] != "AA" else "BB"), origin="https://shop.example")
+    assert first.status_code == 200 and limited.status_code == 429 and forged.status_code == 403
+    for response in (limited, forged):
+        assert response.headers.get_list("access-control-allow-origin") == ["https://shop.example"]
+        assert response.headers["vary"] == "Origin" and response.json()["error"]
