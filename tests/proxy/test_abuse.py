@@ -504,3 +504,30 @@ def test_cors_headers_ride_on_the_edge_refusals_after_the_origin_check(make_prox
     for response in (limited, forged):
         assert response.headers.get_list("access-control-allow-origin") == ["https://shop.example"]
         assert response.headers["vary"] == "Origin" and response.json()["error"]
+
+
+def slow_chunked_post(proxy, path: str, pieces: list[bytes]):
+    """(status, body) of a chunked POST whose pieces arrive apart, as over a slow mobile link: the
+    server receives the body in several messages, not one."""
+    with socket.create_connection(("127.0.0.1", int(proxy.url.rsplit(":", 1)[1])), timeout=5) as conn:
+        conn.sendall(f"POST {path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/msgpack\r\n"
+                     "transfer-encoding: chunked\r\nconnection: close\r\n\r\n".encode())  # fmt: skip
+        for piece in pieces:
+            conn.sendall(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+            time.sleep(0.03)  # the next piece is still on its way when the server reads this one
+        conn.sendall(b"0\r\n\r\n")
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+def test_a_body_that_arrives_in_pieces_is_read_whole_and_counted_whole(make_proxy):
+    proxy = make_proxy(max_body=1000)
+    body = msgpack.packb({**CART, "token": proxy.token()})
+    thirds = [body[: len(body) // 3], body[len(body) // 3 : 2 * len(body) // 3], body[2 * len(body) // 3 :]]
+    status, answer = slow_chunked_post(proxy, "/v1/message", thirds)
+    assert status == 200 and b"error" not in answer  # the pieces joined as sent
+    status, answer = slow_chunked_post(proxy, "/v1/message", [b"\x00" * 400] * 3)  # each under the limit, not all
+    assert status == 413 and b"bodies are limited to 1000 bytes" in answer
