@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import http.client
 import json
+import logging
 import socket
 import threading
 import time
@@ -20,7 +21,7 @@ import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from loopback import run_async
-from proxy_helpers import FakeModel, model_overrides
+from proxy_helpers import FakeModel, model_overrides, wait_for
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, Route
@@ -531,3 +532,27 @@ def test_a_body_that_arrives_in_pieces_is_read_whole_and_counted_whole(make_prox
     assert status == 200 and b"error" not in answer  # the pieces joined as sent
     status, answer = slow_chunked_post(proxy, "/v1/message", [b"\x00" * 400] * 3)  # each under the limit, not all
     assert status == 413 and b"bodies are limited to 1000 bytes" in answer
+
+
+def test_a_bug_behind_the_edge_is_a_logged_500_that_says_nothing_more(make_proxy, caplog):
+    # An unexpected exception (a bug, here put in the message path by hand) must not leak its text:
+    # the client reads a JSON 500, the log has the traceback and the path, the metrics count it.
+    proxy = make_proxy()
+    token = proxy.token()
+
+    async def broken(*_args):
+        raise RuntimeError("secret detail of a bug")
+
+    proxy.proxy.words.message = broken
+    metrics = proxy.proxy.metrics
+    with caplog.at_level(logging.ERROR, logger="tactful"):
+        response = proxy.post("/v1/message", CART, token)
+        # logged and counted as the edge unwinds, which may be just after the client has its answer
+        wait_for(lambda: metrics.value("tactful_requests_total", endpoint="message", status="500") == 1, timeout=5)
+    refusal(response, 500, "internal error")
+    assert b"secret" not in response.content
+    logged = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert [r.getMessage() for r in logged] == ["unexpected error on /v1/message"]
+    assert logged[0].exc_info and "secret detail of a bug" in str(logged[0].exc_info[1])
+    assert metrics.value("tactful_request_seconds_total", endpoint="message") > 0
+    assert metrics.value("tactful_requests_total", endpoint="token", status="200") == 1  # each request counted once, as answered

@@ -52,6 +52,7 @@ from tactful.playbook_file import read_playbook
 from ._config import ConfigError, ProxyConfig
 from ._edge import (
     ADDRESS_KEY,
+    INTERNAL_ERROR,
     MESSAGE_KEY,
     SUBJECT_KEY,
     BodyDecoder,
@@ -429,8 +430,13 @@ def create_app(
         status, headers, body = error_parts(err)
         return Response(body, status_code=status, headers={k.decode(): v.decode() for k, v in headers})
 
+    async def internal_error(_request: Request, _err: Exception) -> Response:
+        # A bug: Starlette answers with this and re-raises; the edge's ErrorBoundary logs it once.
+        status, headers, body = INTERNAL_ERROR
+        return Response(body, status_code=status, headers={k.decode(): v.decode() for k, v in headers})
+
     router = Starlette(routes=[*proxy.routes(), *(extra_routes or [])], lifespan=lifespan,
-                       exception_handlers={ProxyError: proxy_error})  # fmt: skip
+                       exception_handlers={ProxyError: proxy_error, Exception: internal_error})  # fmt: skip
     router.state.proxy = proxy
     return ProxyApp(proxy, router)
 

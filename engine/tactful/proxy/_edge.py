@@ -81,6 +81,9 @@ def _error_body(reason: str) -> bytes:
     return json.dumps({"error": reason}).encode()
 
 
+INTERNAL_ERROR = (500, [(b"content-type", b"application/json")], _error_body("internal error"))  # a bug's answer: no detail
+
+
 def error_parts(err: ProxyError) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     """Status, headers and body of the 4xx for ``err`` (the edge's and the handlers' one rendering)."""
     headers = [(b"content-type", b"application/json")]
@@ -144,11 +147,13 @@ class ErrorBoundary(_Layer):
         if endpoint is None:
             await self.app(scope, receive, send)
             return
-        started, status, sent = time.perf_counter(), [500], [False]
+        started, status, sent, finished = time.perf_counter(), [500], [False], [False]
 
         async def watch(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status[0], sent[0] = message["status"], True
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                finished[0] = True
             await send(message)
 
         try:
@@ -159,10 +164,13 @@ class ErrorBoundary(_Layer):
             code, headers, body = error_parts(err)
             await _respond(watch, code, body, [*headers, *scope.get("tactful.cors", [])])
         except Exception:
-            log.exception("unexpected error on %s", scope.get("path"))
+            log.exception("unexpected error on %s", scope["path"])
+            if finished[0]:
+                return  # answered already (the router's own 500, see INTERNAL_ERROR): logged here, once
             if sent[0]:
-                raise
-            await _respond(watch, 500, _error_body("internal error"), [(b"content-type", b"application/json")])
+                raise  # cut off mid-answer: the server must drop the connection, not end the body
+            code, headers, body = INTERNAL_ERROR
+            await _respond(watch, code, body, headers)
         finally:
             self.metrics.inc("tactful_requests_total", endpoint=endpoint.name, status=str(status[0]))
             self.metrics.inc("tactful_request_seconds_total", time.perf_counter() - started, endpoint=endpoint.name)
