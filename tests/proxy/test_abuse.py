@@ -136,21 +136,27 @@ def test_without_tokens_each_forwarded_client_has_its_own_visitor_bucket(make_pr
 def test_served_on_a_unix_socket_the_peer_without_an_address_is_one_client(tmp_path, demo_playbook):
     # create_app under another ASGI server, behind a web server on a Unix socket: the ASGI scope
     # names no client address. Every request then counts as the one peer it comes through.
-    socket_path = str(tmp_path / "proxy.sock")
     app = create_app(load_config(None, env={}, data_dir=tmp_path / "data", ip_per_minute=3), playbook=demo_playbook)
-    server = uvicorn.Server(uvicorn.Config(app, uds=socket_path, log_level="error"))
+    with on_unix_socket(app, tmp_path / "proxy.sock") as client:
+        codes = [client.post("/v1/token").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+
+
+@contextlib.contextmanager
+def on_unix_socket(app, socket_path):
+    """An httpx client of ``app`` served by uvicorn on a Unix socket (as behind a web server)."""
+    server = uvicorn.Server(uvicorn.Config(app, uds=str(socket_path), log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
         deadline = time.monotonic() + 10
         while not server.started and time.monotonic() < deadline:
             time.sleep(0.02)
-        with httpx.Client(transport=httpx.HTTPTransport(uds=socket_path), base_url="http://proxy") as client:
-            codes = [client.post("/v1/token").status_code for _ in range(4)]
+        with httpx.Client(transport=httpx.HTTPTransport(uds=str(socket_path)), base_url="http://site") as client:
+            yield client
     finally:
         server.should_exit = True
         thread.join(10)
-    assert codes == [200, 200, 200, 429]
 
 
 def raw_post(proxy, path: str, head: dict[str, str], body: bytes = b"", timeout: float = 5.0):
@@ -268,21 +274,10 @@ def test_mounted_below_a_path_the_proxy_guards_its_own_endpoints_only(tmp_path, 
 
     site = Starlette(routes=[Mount("/tactful-api", app=proxy_app), Route("/tactful-apix/v1/token", sibling,
                                                                          methods=["POST"])], lifespan=lifespan)  # fmt: skip
-    socket_path = str(tmp_path / "site.sock")
-    server = uvicorn.Server(uvicorn.Config(site, uds=socket_path, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
-        with httpx.Client(transport=httpx.HTTPTransport(uds=socket_path), base_url="http://site") as client:
-            tokens = [client.post("/tactful-api/v1/token").status_code for _ in range(2)]
-            beside = [client.post("/tactful-apix/v1/token") for _ in range(2)]
-            health = client.get("/tactful-api/healthz").status_code
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with on_unix_socket(site, tmp_path / "site.sock") as client:
+        tokens = [client.post("/tactful-api/v1/token").status_code for _ in range(2)]
+        beside = [client.post("/tactful-apix/v1/token") for _ in range(2)]
+        health = client.get("/tactful-api/healthz").status_code
     assert tokens == [200, 429]  # one a minute from this address: the edge saw its endpoint
     assert [(r.status_code, r.text) for r in beside] == [(200, "the shop's own")] * 2  # never limited as ours
     assert health == 200
