@@ -288,11 +288,12 @@ def test_a_refusal_before_the_body_closes_the_connection_and_one_after_keeps_it(
     proxy = make_proxy()
     port = int(proxy.url.rsplit(":", 1)[1])
 
-    def head(bearer: str, body: bytes, declared: int):
+    def head(bearer: str, body: bytes, declared: int | str):
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        framing = {"transfer-encoding": "chunked"} if declared == "chunked" else {"content-length": str(declared)}
         try:
             connection.putrequest("POST", "/v1/message")
-            for name, value in {**MSGPACK, "authorization": f"Bearer {bearer}", "content-length": str(declared)}.items():
+            for name, value in {**MSGPACK, "authorization": f"Bearer {bearer}", **framing}.items():
                 connection.putheader(name, value)
             connection.endheaders()
             connection.send(body)
@@ -303,6 +304,8 @@ def test_a_refusal_before_the_body_closes_the_connection_and_one_after_keeps_it(
             connection.close()
 
     assert head("x.y", b"", 5000) == (403, "close")  # refused on its forged token, the body unread
+    assert head("x.y", b"", "chunked") == (403, "close")  # a body of no declared length, unread alike
+    assert head("x.y", b"", 0) == (403, None)  # no body at all: nothing left on the wire
     token = proxy.token()
     body = msgpack.packb(CART)
     assert head(token, body, len(body)) == (200, None)  # read whole: the connection may serve another
