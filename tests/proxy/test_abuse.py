@@ -554,3 +554,15 @@ def test_a_bug_behind_the_edge_is_a_logged_500_that_says_nothing_more(make_proxy
     assert logged[0].exc_info and "secret detail of a bug" in str(logged[0].exc_info[1])
     assert metrics.value("tactful_request_seconds_total", endpoint="message") > 0
     assert metrics.value("tactful_requests_total", endpoint="token", status="200") == 1  # each request counted once, as answered
+
+
+def test_minting_tokens_has_a_bucket_per_address_that_says_why_and_how_long(make_proxy):
+    proxy = make_proxy(tokens_per_minute=1, ip_per_minute=1000, trusted_proxies=("127.0.0.1",))
+
+    def mint(address):
+        return proxy.client.post("/v1/token", headers={"x-forwarded-for": address})
+
+    first, again, other = mint("203.0.113.9"), mint("203.0.113.9"), mint("203.0.113.10")
+    assert first.status_code == 200 and other.status_code == 200  # another address, its own bucket
+    refusal(again, 429, "too many visitor tokens for this address")
+    assert 55 <= int(again.headers["retry-after"]) <= 60  # one a minute: the next in about a minute
