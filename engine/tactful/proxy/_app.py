@@ -427,12 +427,13 @@ def create_app(
         # A handler's refusal (e.g. not a lead trigger): the same 4xx the edge renders.
         if not isinstance(err, ProxyError):
             raise err
-        status, headers, body = error_parts(err)
-        return Response(body, status_code=status, headers={k.decode(): v.decode() for k, v in headers})
+        return as_response(*error_parts(err))
 
     async def internal_error(_request: Request, _err: Exception) -> Response:
         # A bug: Starlette answers with this and re-raises; the edge's ErrorBoundary logs it once.
-        status, headers, body = INTERNAL_ERROR
+        return as_response(*INTERNAL_ERROR)
+
+    def as_response(status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> Response:
         return Response(body, status_code=status, headers={k.decode(): v.decode() for k, v in headers})
 
     router = Starlette(routes=[*proxy.routes(), *(extra_routes or [])], lifespan=lifespan,
