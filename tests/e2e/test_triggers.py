@@ -33,6 +33,29 @@ def test_cart_exit_not_on_arrival_then_on_exit_after_dwell(human_browser, site):
     context.close()
 
 
+def test_a_pointer_drifting_out_slowly_is_not_leaving_and_a_flick_after_a_still_spell_is(human_browser, site):
+    # The loader samples the pointer at most ten times a second; the speed on the way out is taken
+    # from the latest sample to the moment the pointer leaves.
+    context, page = open_page(human_browser, site, "/site/cart.html")
+    page.click("[data-add]")
+    context.clock.fast_forward(9 * SECOND)
+    page.mouse.move(500, 60)
+    context.clock.run_for(SECOND)
+    for y in range(54, -31, -6):  # up and out at 6 px per 100 ms (0.06 px/ms): reaching for the tabs slowly
+        page.mouse.move(500, y)
+        context.clock.run_for(100)
+    settle(page, context.clock)
+    nothing_shown(page)
+    page.mouse.move(500, 400)
+    context.clock.run_for(5 * SECOND)  # still for five seconds: the latest sample is old
+    for y in (380, 200, 20, -30):  # then out in 30 ms, shorter than the pointer's rest
+        page.mouse.move(500, y)
+        context.clock.run_for(10)
+    settle(page, context.clock)
+    assert card(page).trigger == "cart_exit"
+    context.close()
+
+
 def test_pricing_compare_after_reading_and_hovering_a_tier_twice(human_browser, site):
     context, page = open_page(human_browser, site, "/site/pricing.html")
     page.mouse.move(100, 100)

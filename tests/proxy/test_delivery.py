@@ -11,6 +11,7 @@ import os
 import stat
 from dataclasses import replace
 
+import pytest
 from golden import merge
 from loopback import RunningProxy, free_port
 from proxy_helpers import wait_for
@@ -151,20 +152,27 @@ def outcomes(proxy):
     return proxy.call(proxy.proxy.store.outcomes())
 
 
-def test_lead_floods_are_limited_per_visitor_and_per_day(tmp_path, demo_source, receiver, caplog):
+@pytest.mark.parametrize("carried", ["header", "body"])  # the worker sends its token in a header; older loaders in the body
+def test_lead_floods_are_limited_per_visitor_and_per_day(tmp_path, demo_source, receiver, caplog, carried):
     proxy = start(tmp_path, demo_source, receiver, leads_per_visitor=2, leads_per_day=4)
+
+    def lead(email, token):
+        if carried == "body":
+            return proxy.post("/v1/lead", {**LEAD, "email": email}, token)
+        return proxy.post("/v1/lead", {**LEAD, "email": email}, authorization=f"Bearer {token}")
+
     try:
         token = proxy.token()
-        codes = [proxy.post("/v1/lead", {**LEAD, "email": f"a{i}@example.com"}, token).status_code for i in range(3)]
+        codes = [lead(f"a{i}@example.com", token).status_code for i in range(3)]
         assert codes == [200, 200, 429]
-        again = proxy.post("/v1/lead", {**LEAD, "email": "a0@example.com"}, token)
+        assert lead("a2@example.com", token).json() == {"error": "this visitor already left the day's leads"}
+        again = lead("a0@example.com", token)
         assert again.status_code == 200  # the same lead again is the stored one, not a new lead
-        more = [proxy.post("/v1/lead", {**LEAD, "email": f"b{i}@example.com"}, proxy.token()).status_code
-                for i in range(3)]  # fmt: skip
+        more = [lead(f"b{i}@example.com", proxy.token()).status_code for i in range(3)]  # another visitor each
         assert more == [200, 200, 429]
         assert proxy.proxy.metrics.value("tactful_leads_refused_total", reason="daily") == 1
         assert "ALERT lead flood" in caplog.text
-        assert 'tactful_leads_refused_total{reason="visitor"} 1' in proxy.client.get("/metrics").text
+        assert 'tactful_leads_refused_total{reason="visitor"} 2' in proxy.client.get("/metrics").text
     finally:
         proxy.__exit__(None, None, None)
 

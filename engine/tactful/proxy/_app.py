@@ -150,17 +150,16 @@ class Proxy:
     def verify(self, token: str) -> str | None:
         return self.tokens.verify(token) if self.tokens is not None else None
 
-    def origin_allowed(self, _scope, origin: str) -> bool:
+    def origin_allowed(self, origin: str) -> bool:
         # The proxy's own origin comes from configuration: a Host header is the client's to choose
         # (DNS rebinding), so it never widens the allow-list.
         return origin in self.config.allowed_origins or (bool(self.config.public_origin) and origin == self.config.public_origin)
 
     def edge(self, app):
         """The HTTP edge around the router, outermost first (see ``_edge``)."""
-        limits = RateLimit(app, ENDPOINTS, self.limit, self.verify, self.config.trusted_proxies)
-        decoder = BodyDecoder(app, ENDPOINTS, self.config.max_body, limits, self.config.require_token,
+        decoder = BodyDecoder(app, ENDPOINTS, self.config.max_body, self.limit, self.verify, self.config.require_token,
                               self.config.body_timeout)  # fmt: skip
-        limits.app = decoder
+        limits = RateLimit(decoder, ENDPOINTS, self.limit, self.verify, self.config.trusted_proxies)
         return UnreadBodyClose(ErrorBoundary(OriginGate(limits, ENDPOINTS, self.origin_allowed), ENDPOINTS, self.metrics))
 
     # -- handlers: each sees one decoded, validated wire message ------------------

@@ -50,7 +50,7 @@ class Endpoint:
     """One guarded route: its metric name, the wire message it takes, whether it needs a token."""
 
     name: str
-    message: type | None
+    message: type
     need_token: bool = True
     empty_ok: bool = False  # an empty body is allowed (and decodes to no message)
 
@@ -133,8 +133,8 @@ class UnreadBodyClose:
 
 
 def _has_body(scope: Scope) -> bool:
-    length = _header(scope, b"content-length")
-    return (length is not None and length.strip() not in ("", "0")) or _header(scope, b"transfer-encoding") is not None
+    # (h11 refuses a Content-Length that is not digits before the app sees the request)
+    return _header(scope, b"content-length") not in (None, "0") or _header(scope, b"transfer-encoding") is not None
 
 
 class ErrorBoundary(_Layer):
@@ -147,30 +147,25 @@ class ErrorBoundary(_Layer):
         if endpoint is None:
             await self.app(scope, receive, send)
             return
-        started, status, sent, finished = time.perf_counter(), [500], [False], [False]
+        started, status, sent = time.perf_counter(), [500], [False]
 
         async def watch(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status[0], sent[0] = message["status"], True
-            elif message["type"] == "http.response.body" and not message.get("more_body", False):
-                finished[0] = True
             await send(message)
 
         try:
             await self.app(scope, receive, watch)
-        except ProxyError as err:
+        except Exception as err:
+            refused = isinstance(err, ProxyError)
+            if not refused:
+                log.exception("unexpected error on %s", scope["path"])
             if sent[0]:
-                raise
-            code, headers, body = error_parts(err)
+                # Answered already: the router's own 500 for a bug (INTERNAL_ERROR), logged here once.
+                # (Every guarded answer is one piece; uvicorn would cut off a half-sent one itself.)
+                return
+            code, headers, body = error_parts(err) if isinstance(err, ProxyError) else INTERNAL_ERROR
             await _respond(watch, code, body, [*headers, *scope.get("tactful.cors", [])])
-        except Exception:
-            log.exception("unexpected error on %s", scope["path"])
-            if finished[0]:
-                return  # answered already (the router's own 500, see INTERNAL_ERROR): logged here, once
-            if sent[0]:
-                raise  # cut off mid-answer: the server must drop the connection, not end the body
-            code, headers, body = INTERNAL_ERROR
-            await _respond(watch, code, body, headers)
         finally:
             self.metrics.inc("tactful_requests_total", endpoint=endpoint.name, status=str(status[0]))
             self.metrics.inc("tactful_request_seconds_total", time.perf_counter() - started, endpoint=endpoint.name)
@@ -179,7 +174,7 @@ class ErrorBoundary(_Layer):
 class OriginGate(_Layer):
     """Exact-origin CORS. A request without ``Origin`` (same-origin fetch, server to server) passes."""
 
-    def __init__(self, app: ASGIApp, endpoints: dict[str, Endpoint], allowed: Callable[[Scope, str], bool]):
+    def __init__(self, app: ASGIApp, endpoints: dict[str, Endpoint], allowed: Callable[[str], bool]):
         super().__init__(app, endpoints)
         self.allowed = allowed
 
@@ -188,7 +183,7 @@ class OriginGate(_Layer):
             await self.app(scope, receive, send)
             return
         origin = _header(scope, b"origin")
-        if origin is not None and not self.allowed(scope, origin):
+        if origin is not None and not self.allowed(origin):
             raise Forbidden(f"origin {origin!r} is not allowed")
         cors = [(b"access-control-allow-origin", origin.encode()), (b"vary", b"Origin")] if origin else []
         scope["tactful.cors"] = cors
@@ -263,24 +258,26 @@ class RateLimit(_Layer):
             subject = self.verify(token)
             if subject is None:
                 raise Forbidden("the visitor token is forged, malformed or expired (POST /v1/token)")
-            await self.limit_visitor(subject)
+            await limit_visitor(self.limit, subject)
             scope[SUBJECT_KEY] = subject
         await self.app(scope, receive, send)
 
-    async def limit_visitor(self, subject: str) -> None:
-        wait = await self.limit("visitor", subject)
-        if wait:
-            raise RateLimited("too many requests from this visitor", wait)
+
+async def limit_visitor(limit: Limit, subject: str) -> None:
+    wait = await limit("visitor", subject)
+    if wait:
+        raise RateLimited("too many requests from this visitor", wait)
 
 
 class BodyDecoder(_Layer):
     """Reads at most ``max_body`` bytes, decodes the endpoint's message, settles the visitor."""
 
-    def __init__(self, app: ASGIApp, endpoints: dict[str, Endpoint], max_body: int, limits: RateLimit,
-                 require_token: bool, body_timeout: float = 10.0):  # fmt: skip
+    def __init__(self, app: ASGIApp, endpoints: dict[str, Endpoint], max_body: int, limit: Limit, verify: Verify,
+                 require_token: bool, body_timeout: float):  # fmt: skip
         super().__init__(app, endpoints)
         self.max_body = max_body
-        self.limits = limits
+        self.limit = limit
+        self.verify = verify
         self.require_token = require_token
         self.body_timeout = body_timeout
 
@@ -289,17 +286,15 @@ class BodyDecoder(_Layer):
         if endpoint is None or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        message = None
-        if endpoint.message is not None:
-            body = await self.read(scope, receive, endpoint.empty_ok)
-            if not body and endpoint.empty_ok:
-                scope[MESSAGE_KEY] = None
-                await self.app(scope, receive, send)
-                return
-            try:
-                message = decode(endpoint.message, body)
-            except WireError as err:
-                raise BadRequest(str(err)) from err
+        body = await self.read(scope, receive, endpoint.empty_ok)
+        if not body and endpoint.empty_ok:
+            scope[MESSAGE_KEY] = None
+            await self.app(scope, receive, send)
+            return
+        try:
+            message = decode(endpoint.message, body)
+        except WireError as err:
+            raise BadRequest(str(err)) from err
         scope[MESSAGE_KEY] = message
         if endpoint.need_token and SUBJECT_KEY not in scope:
             await self.visitor_from_body(scope, getattr(message, "token", None))
@@ -333,10 +328,10 @@ class BodyDecoder(_Layer):
 
     async def visitor_from_body(self, scope: Scope, token: str | None) -> None:
         """A token sent in the body (older browsers' way): checked and limited after decoding."""
-        subject = self.limits.verify(token) if token else None
+        subject = self.verify(token) if token else None
         if subject is None:
             if self.require_token:
                 raise Forbidden("a valid visitor token is required (POST /v1/token)")
             subject = scope[ADDRESS_KEY]
-        await self.limits.limit_visitor(subject)
+        await limit_visitor(self.limit, subject)
         scope[SUBJECT_KEY] = subject
