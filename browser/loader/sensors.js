@@ -47,7 +47,7 @@ export function clientFacts(automated) {
   return {
     type: "client", user_agent: ua.slice(0, 500), webdriver: n.webdriver === true && !(TACTFUL_TEST_BUILD && automated),
     languages: Array.prototype.slice.call(n.languages || []).slice(0, 8),
-    plugins: n.plugins ? n.plugins.length : 0, touch: (n.maxTouchPoints || 0) > 0,
+    touch: (n.maxTouchPoints || 0) > 0,
     width: window.innerWidth | 0, height: window.innerHeight | 0, headless: !!headless,
     gpc: n.globalPrivacyControl === true,
   };
@@ -74,6 +74,7 @@ function exitSensor(push, startedAt) {
 }
 
 const SCROLL_CAUSE_MS = 2000; // a scroll this soon after wheel, touch, key or pointer input has a hand behind it
+const INPUT_REST_MS = 1000; // input that causes scrolling is looked at once a second at most
 const FLICK_MS = 400; // a phone's "leaving" gesture: the page flicked back up this fast...
 const FLICK_MIN_PX = 250; // ...by at least this much (or 30 % of the screen's height)...
 const FLICK_MIN_DEPTH = 0.3; // ...after having read this far down
@@ -110,19 +111,24 @@ function scrollSensor(push, exitIntent, lastCause) {
   };
 }
 
-/** Pointer movement (speed, for exit intent) and hovers over [data-tactful-hover] elements. */
+/**
+ * Pointer movement (speed, for exit intent) and hovers over [data-tactful-hover] elements. The
+ * speed on the way out is measured from the pointer's last move to the moment it leaves.
+ */
 function pointerSensors(push, activity, exitIntent) {
-  let pointerY = null, pointerT = 0, speedY = 0, hoverEl = null;
+  let pointerY = null, pointerT = 0, hoverEl = null;
   const hovered = (e) => e.target && e.target.closest && e.target.closest("[data-tactful-hover]");
   return {
     move(e) {
-      const t = nowMs();
-      if (pointerY !== null && t > pointerT) speedY = (pointerY - e.clientY) / (t - pointerT); // px/ms, upward > 0
-      pointerY = e.clientY; pointerT = t;
+      pointerY = e.clientY; pointerT = nowMs();
       activity();
     },
     out(e) {
-      if (!e.relatedTarget && e.clientY <= 5 && speedY > 0.2) exitIntent("pointer_top");
+      if (!e.relatedTarget && e.clientY <= 5 && pointerY !== null) {
+        const t = nowMs();
+        const speedY = t > pointerT ? (pointerY - e.clientY) / (t - pointerT) : 0; // px/ms, upward > 0
+        if (speedY > 0.2) exitIntent("pointer_top");
+      }
       const el = hovered(e);
       if (el && el === hoverEl && !(e.relatedTarget && el.contains(e.relatedTarget))) hoverEl = null;
     },
@@ -137,6 +143,22 @@ function pointerSensors(push, activity, exitIntent) {
 }
 
 /**
+ * Listen to a person's `type` events at most once per `restMs`: after each one the listener steps
+ * aside and comes back when the rest is over. Wheels, keys and touches fire dozens of times a
+ * second and the sensors need them once a second (activity, a scroll's cause): a listener that is
+ * not there costs the host page nothing. (Not for pointermove: taking a listener away and putting
+ * it back ten times a second cost more than it saved, measured.)
+ */
+function rested(type, handler, restMs, opts) {
+  const listener = safe(trusted((e) => {
+    document.removeEventListener(type, listener, opts);
+    setTimeout(() => document.addEventListener(type, listener, opts), restMs);
+    handler(e);
+  }));
+  document.addEventListener(type, listener, opts);
+}
+
+/**
  * Start watching. `push(event)` receives engine events; `onHide()` runs when the page is
  * hidden or left (flush, journal, beacon).
  */
@@ -147,8 +169,10 @@ export function watch(push, onHide, startedAt) {
   const opts = { passive: true, capture: true };
   let cause = -Infinity; // the latest input that can scroll a page: wheel, touch, key, pointer press
   const caused = () => cause;
+  // Input that can scroll a page is its cause for SCROLL_CAUSE_MS; resting INPUT_REST_MS between
+  // two looks keeps every scroll it causes inside that window.
   for (const type of ["wheel", "touchstart", "touchmove", "keydown", "pointerdown"]) {
-    document.addEventListener(type, safe(trusted(() => { cause = nowMs(); })), opts);
+    rested(type, () => { cause = nowMs(); if (type !== "touchmove") activity(); }, INPUT_REST_MS, opts);
   }
   window.addEventListener("scroll", safe(scrollSensor(push, exitIntent, caused)), opts);
   document.addEventListener("pointermove", safe(trusted(pointer.move)), opts);
@@ -156,9 +180,6 @@ export function watch(push, onHide, startedAt) {
   document.addEventListener("mouseover", safe(trusted(pointer.over)), opts);
   // Keyboard and screen-reader visitors move focus: that is input, and a hover on a hooked element.
   document.addEventListener("focusin", safe(trusted((e) => { activity(); pointer.over(e); })), opts);
-  for (const type of ["keydown", "touchstart", "wheel", "pointerdown"]) {
-    document.addEventListener(type, safe(trusted(activity)), opts);
-  }
   document.addEventListener("visibilitychange", safe(() => {
     const hidden = document.visibilityState === "hidden";
     push({ type: "visibility", state: hidden ? "hidden" : "visible" });
