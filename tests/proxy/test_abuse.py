@@ -554,11 +554,11 @@ def test_a_bug_behind_the_edge_is_a_logged_500_that_says_nothing_more(make_proxy
     with caplog.at_level(logging.ERROR, logger="tactful"), server_errors() as uvicorn_errors:
         started = time.perf_counter()
         response = proxy.post("/v1/message", CART, token)
-        # logged and counted as the edge unwinds, which may be just after the client has its answer
-        wait_for(lambda: metrics.value("tactful_requests_total", endpoint="message", status="500") == 1, timeout=5)
-        elapsed = time.perf_counter() - started
         # a bug costs its one answer, not the connection: the next request on it is answered
         statuses, one_connection = on_one_connection(proxy, [("/v1/message", {**CART, "token": token}), ("/v1/token", None)])
+        # logged and counted as the edge unwinds, which may be just after the client has its answer
+        wait_for(lambda: metrics.value("tactful_requests_total", endpoint="message", status="500") == 2, timeout=5)
+        elapsed = time.perf_counter() - started
     refusal(response, 500, "internal error")
     assert b"secret" not in response.content
     logged = [r for r in caplog.records if r.levelno == logging.ERROR and r.name.startswith("tactful")]
@@ -566,8 +566,9 @@ def test_a_bug_behind_the_edge_is_a_logged_500_that_says_nothing_more(make_proxy
     assert logged[0].exc_info and "secret detail of a bug" in str(logged[0].exc_info[1])
     assert uvicorn_errors == []  # the edge took it: the server saw a finished answer, no exception
     assert statuses == [500, 200] and one_connection
-    assert 0 < metrics.value("tactful_request_seconds_total", endpoint="message") <= elapsed + 5  # seconds, not a clock reading
-    assert metrics.value("tactful_requests_total", endpoint="token", status="200") == 1  # each request counted once, as answered
+    assert 0 < metrics.value("tactful_request_seconds_total", endpoint="message") <= elapsed  # the two answers' own seconds
+    # each request counted once, as answered (the second token request's count may land just after its answer)
+    wait_for(lambda: metrics.value("tactful_requests_total", endpoint="token", status="200") == 2, timeout=5)
 
 
 def test_a_bug_in_the_edge_itself_is_the_same_json_500_with_cors(make_proxy, caplog):
