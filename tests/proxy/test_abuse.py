@@ -545,11 +545,7 @@ def test_a_bug_behind_the_edge_is_a_logged_500_that_says_nothing_more(make_proxy
     # the client reads a JSON 500, the log has the traceback and the path, the metrics count it.
     proxy = make_proxy()
     token = proxy.token()
-
-    async def broken(*_args):
-        raise RuntimeError("secret detail of a bug")
-
-    proxy.proxy.words.message = broken
+    proxy.proxy.words.message = a_bug
     metrics = proxy.proxy.metrics
     with caplog.at_level(logging.ERROR, logger="tactful"), server_errors() as uvicorn_errors:
         started = time.perf_counter()
@@ -561,7 +557,7 @@ def test_a_bug_behind_the_edge_is_a_logged_500_that_says_nothing_more(make_proxy
         elapsed = time.perf_counter() - started
     refusal(response, 500, "internal error")
     assert b"secret" not in response.content
-    logged = [r for r in caplog.records if r.levelno == logging.ERROR and r.name.startswith("tactful")]
+    logged = errors_logged(caplog)
     assert [r.getMessage() for r in logged] == ["unexpected error on /v1/message"] * 2
     assert logged[0].exc_info and "secret detail of a bug" in str(logged[0].exc_info[1])
     assert uvicorn_errors == []  # the edge took it: the server saw a finished answer, no exception
@@ -576,11 +572,7 @@ def test_a_bug_in_the_edge_itself_is_the_same_json_500_with_cors(make_proxy, cap
     # edge answers for itself, as the router does, and the browser on the shop can read it.
     proxy = make_proxy(allowed_origins=("https://shop.example",))
     token = proxy.token()
-
-    async def broken(*_args):
-        raise RuntimeError("secret detail of a bug")
-
-    proxy.proxy.state.take = broken
+    proxy.proxy.state.take = a_bug
     metrics = proxy.proxy.metrics
     with caplog.at_level(logging.ERROR, logger="tactful"), server_errors() as uvicorn_errors:
         response = proxy.post("/v1/message", CART, token, origin="https://shop.example")
@@ -589,9 +581,17 @@ def test_a_bug_in_the_edge_itself_is_the_same_json_500_with_cors(make_proxy, cap
     refusal(response, 500, "internal error")
     assert response.headers.get_list("access-control-allow-origin") == ["https://shop.example"]
     assert b"secret" not in response.content
-    logged = [r for r in caplog.records if r.levelno == logging.ERROR and r.name.startswith("tactful")]
-    assert [r.getMessage() for r in logged] == ["unexpected error on /v1/message"] * 3
+    assert [r.getMessage() for r in errors_logged(caplog)] == ["unexpected error on /v1/message"] * 3
     assert uvicorn_errors == [] and statuses == [500, 500] and one_connection
+
+
+async def a_bug(*_args):
+    """Put in the proxy's path by hand: a failure nobody planned for, with a detail that must not leak."""
+    raise RuntimeError("secret detail of a bug")
+
+
+def errors_logged(caplog):
+    return [r for r in caplog.records if r.levelno == logging.ERROR and r.name.startswith("tactful")]
 
 
 @contextlib.contextmanager
