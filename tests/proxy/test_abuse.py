@@ -101,16 +101,19 @@ def refusal(response, status: int, reason: str) -> None:
     assert response.headers["content-length"] == str(len(response.content))
 
 
-def test_each_refusal_says_why_in_json(make_proxy):
+def test_each_refusal_says_why_in_json(make_proxy, caplog):
     proxy = make_proxy(visitor_per_minute=1)
-    refusal(proxy.post("/v1/message", CART), 403, "a valid visitor token is required (POST /v1/token)")
-    refusal(proxy.post("/v1/message", CART, authorization="Bearer x.y"), 403,
-            "the visitor token is forged, malformed or expired (POST /v1/token)")
-    token = proxy.token()
-    assert proxy.post("/v1/message", CART, token).status_code == 200
-    limited = proxy.post("/v1/message", CART, token)
+    with caplog.at_level(logging.ERROR, logger="tactful"):
+        refusal(proxy.post("/v1/message", CART), 403, "a valid visitor token is required (POST /v1/token)")
+        refusal(proxy.post("/v1/message", CART, authorization="Bearer x.y"), 403,
+                "the visitor token is forged, malformed or expired (POST /v1/token)")
+        token = proxy.token()
+        assert proxy.post("/v1/message", CART, token).status_code == 200
+        limited = proxy.post("/v1/message", CART, token)
+        wait_for(lambda: proxy.proxy.metrics.value("tactful_requests_total", endpoint="message", status="429") == 1, timeout=5)
     refusal(limited, 429, "too many requests from this visitor")
     assert 55 <= int(limited.headers["retry-after"]) <= 60  # a minute's one request comes back in about a minute
+    assert errors_logged(caplog) == []  # a refusal is the client's doing: no error in the operator's log
 
 
 def test_a_wait_under_a_second_is_announced_as_one(make_proxy):
