@@ -157,14 +157,14 @@ class ErrorBoundary(_Layer):
         try:
             await self.app(scope, receive, watch)
         except Exception as err:
-            refused = isinstance(err, ProxyError)
-            if not refused:
+            refusal = error_parts(err) if isinstance(err, ProxyError) else None
+            if refusal is None:
                 log.exception("unexpected error on %s", scope["path"])
             if sent[0]:
                 # Answered already: the router's own 500 for a bug (INTERNAL_ERROR), logged here once.
                 # (Every guarded answer is one piece; uvicorn would cut off a half-sent one itself.)
                 return
-            code, headers, body = error_parts(err) if isinstance(err, ProxyError) else INTERNAL_ERROR
+            code, headers, body = refusal or INTERNAL_ERROR
             await _respond(watch, code, body, [*headers, *scope.get("tactful.cors", [])])
         finally:
             self.metrics.inc("tactful_requests_total", endpoint=endpoint.name, status=str(status[0]))
