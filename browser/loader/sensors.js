@@ -38,7 +38,7 @@ export function pageInfo() {
   return info;
 }
 
-/** What the browser says about itself, for the bot score. */
+/** What the browser says about itself, for the bot score: nothing the engine does not weigh. */
 export function clientFacts(automated) {
   const n = navigator;
   let ua = n.userAgent || "";
@@ -47,8 +47,7 @@ export function clientFacts(automated) {
   return {
     type: "client", user_agent: ua.slice(0, 500), webdriver: n.webdriver === true && !(TACTFUL_TEST_BUILD && automated),
     languages: Array.prototype.slice.call(n.languages || []).slice(0, 8),
-    touch: (n.maxTouchPoints || 0) > 0,
-    width: window.innerWidth | 0, height: window.innerHeight | 0, headless: !!headless,
+    headless: !!headless,
     gpc: n.globalPrivacyControl === true,
   };
 }
