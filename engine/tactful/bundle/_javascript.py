@@ -27,6 +27,12 @@ ENTRIES = {  # output file: (entry module, output format)
 TARGET = "es2020"  # module workers need newer browsers than this anyway
 ASSET_PLACEHOLDER = '"__TACTFUL_ASSETS__"'
 BANNER = "/*! Tactful loader: proactive chat that waits for a real signal. */"
+# V8's explicit compile hint (Chrome 136 and later): every function of the file is compiled while the
+# script streams in, on a background thread, instead of lazily, on the host page's main thread, the
+# first time each one runs. An async script is streamed, so the whole loader compiles off the main
+# thread; browsers without the hint read a comment. Measured with bench/bench_browser.py's
+# main-thread section: about 4 ms less script time on the host page per visit (of about 20).
+COMPILE_HINT = "//# allFunctionsCalledOnLoad"
 
 
 class JavaScriptError(BuildError):
@@ -68,7 +74,7 @@ def bundle_javascript(browser: Path, root: Path, test: bool = False) -> dict[str
                    f"--target={TARGET}", "--legal-comments=none", "--charset=utf8", "--log-level=error",
                    f"--define:TACTFUL_TEST_BUILD={'true' if test else 'false'}", f"--outfile={target}"]  # fmt: skip
             if name == "tactful.js":
-                cmd.append(f"--banner:js={BANNER}")
+                cmd.append(f"--banner:js={COMPILE_HINT}\n{BANNER}")
             result = subprocess.run(cmd, capture_output=True, text=True, check=False)
             if result.returncode != 0:
                 raise JavaScriptError(f"esbuild failed on {entry}: {result.stderr.strip()[-800:]}")
