@@ -69,6 +69,10 @@ def snapshot_kept(page, timeout=60.0):
     raise RuntimeError("no snapshot was kept")
 
 
+KEPT_SIZE = """() => caches.open('tactful-snapshots').then(c => c.keys().then(k => c.match(k[0])))
+  .then(r => r.arrayBuffer()).then(b => [b.byteLength, new DataView(b).getUint32(4, true)])"""  # pages.js's header
+
+
 def visits(browser, site, runs):
     """Per run: bytes of a first and a repeat visit, ready cold, warm, and in a second tab."""
     rows = []
@@ -79,6 +83,7 @@ def visits(browser, site, runs):
         page.goto(site.url + "/site/cart.html")
         cold = poll_ready(page)
         snapshot_kept(page)
+        kept, memory = page.evaluate(KEPT_SIZE)
         first = [s for s in site.sent[mark:] if s[0].startswith("/tactful/")]
         mark = len(site.sent)
         page.goto(site.url + "/site/product.html")
@@ -92,7 +97,7 @@ def visits(browser, site, runs):
                      "cold_ms": cold["ms"], "cold_start": cold["start"], "warm_ms": warm["ms"],
                      "cold_phases": {"booted": cold["booted"], **cold["phases"]},
                      "warm_phases": {"booted": warm["booted"], **warm["phases"]},
-                     "warm_start": warm["start"], "tab_ms": tab["ms"]})  # fmt: skip
+                     "warm_start": warm["start"], "tab_ms": tab["ms"], "kept": kept, "memory": memory})  # fmt: skip
         context.close()
     return rows
 
@@ -249,6 +254,8 @@ def main() -> None:
     line("warm (memory snapshot)", f"{warm:.0f} ms  ({runs[0]['warm_start']})  ratio warm/cold {warm / cold:.2f}",
          "<= 300 ms", warm <= GOALS["warm_ms"])
     print(f"  {'second tab':<44} {tab:.0f} ms")
+    print(f"  {'snapshot kept in this browser (sparse)':<44} {runs[0]['kept'] / 1e6:.1f} MB of {runs[0]['memory'] / 1e6:.1f} MB"
+          " memory (zero pages left out)")
     print(f"  phases (ms; booted: after navigation start, the rest: since the worker began), cold: {runs[-1]['cold_phases']}")
     print(f"  {'':<8}warm: {runs[-1]['warm_phases']}")
     print(f"  {'cold, engine as one zip (default)':<44} {median(zip_cold):.0f} ms  [{', '.join(map(str, zip_cold))}]")

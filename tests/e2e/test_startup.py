@@ -1,13 +1,17 @@
-"""Start-up: a repeat visit restores the engine from this browser's memory snapshot; a snapshot
-that cannot be restored is dropped silently and the engine starts cold; either way it works."""
+"""Start-up: a repeat visit restores the engine from this browser's memory snapshot, kept without
+its zero pages; a snapshot that cannot be restored is dropped silently and the engine starts cold;
+either way it works."""
 
 from __future__ import annotations
 
 import time
 
+import pytest
 from e2e_helpers import card, last_cart_exit, leave_cart_page, open_page, poll, wait_ready
 
 KEPT = "() => caches.open('tactful-snapshots').then(c => c.keys()).then(k => k.map(r => r.url))"
+SIZES = """(u) => caches.open('tactful-snapshots').then(c => c.match(u)).then(r => r.arrayBuffer())
+  .then(b => [b.byteLength, new DataView(b).getUint32(4, true)])"""  # the kept bytes, the memory they restore
 
 
 def kept_snapshots(page, timeout=60.0):
@@ -31,6 +35,8 @@ def test_a_repeat_visit_starts_from_the_snapshot(human_browser, site):
     cold = page.evaluate("tactful.ready")
     assert cold["start"] == "cold"
     (url,) = kept_snapshots(page)
+    kept, memory = page.evaluate(SIZES, url)
+    assert memory > 16 * 2**20 and kept < 0.7 * memory, (kept, memory)  # 31 MB of memory, 14 MB kept
     page.goto(site.url + "/site/cart.html")
     warm = wait_ready(page)
     assert warm["enabled"] is True and warm["start"] == "snapshot", warm
@@ -40,10 +46,15 @@ def test_a_repeat_visit_starts_from_the_snapshot(human_browser, site):
     context.close()
 
 
-def test_a_snapshot_that_cannot_be_restored_is_dropped_and_the_engine_starts_cold(human_browser, site):
+@pytest.mark.parametrize("damage", ["replaced", "truncated"])
+def test_a_snapshot_that_cannot_be_restored_is_dropped_and_the_engine_starts_cold(human_browser, site, damage):
     context, page = open_page(human_browser, site, "/site/home.html")
     (url,) = kept_snapshots(page)
-    page.evaluate("(u) => caches.open('tactful-snapshots').then(c => c.put(u, new Response(new Uint8Array(4096))))", url)
+    if damage == "replaced":  # another writer's bytes under our key
+        page.evaluate("(u) => caches.open('tactful-snapshots').then(c => c.put(u, new Response(new Uint8Array(4096))))", url)
+    else:  # a write cut short: the last page missing
+        page.evaluate("""(u) => caches.open('tactful-snapshots').then(c => c.match(u).then(r => r.arrayBuffer())
+          .then(b => c.put(u, new Response(b.slice(0, b.byteLength - 4096)))))""", url)
     page.goto(site.url + "/site/cart.html")
     state = wait_ready(page)
     assert state["enabled"] is True and state["start"] == "cold", state
