@@ -90,6 +90,21 @@ def test_the_standard_library_is_trimmed_and_stripped(built_dist):
     assert '"""' not in archive.read(source).decode()[:3000], source  # docstrings gone
 
 
+def test_bytecode_all_ships_the_whole_standard_library_compiled(built_dist, root, tmp_path):
+    # A site that would rather pay bytes than compile time: the same modules, every one as bytecode.
+    out = tmp_path / "dist"
+    assert main(["build", "--bytecode", "all", "--out", str(out), "--playbook", str(root / "demo" / "playbook.toml")]) == 0
+
+    def archive(dist):
+        manifest = json.loads((dist / "manifest.json").read_text())
+        return manifest, zipfile.ZipFile(dist / manifest["assets"]["runtime"] / "python_stdlib.zip").namelist()
+
+    (default, default_names), (everything, names) = archive(built_dist), archive(out)
+    assert names and all(name.endswith(".pyc") for name in names)
+    assert {n.removesuffix("c") for n in names} == {n.removesuffix("c") for n in default_names}
+    assert everything["first_visit_totals"]["brotli"] > default["first_visit_totals"]["brotli"] + 100_000
+
+
 def test_nothing_points_at_a_third_party(built_dist):
     for path in (built_dist / "tactful.js", *built_dist.glob("assets/*.js")):
         text = path.read_text()

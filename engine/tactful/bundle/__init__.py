@@ -10,6 +10,7 @@ independent of both::
 
 from ._build import (
     BYTECODE_ALLOWANCE,
+    BYTECODE_CHOICES,
     DEFAULT_PACKAGES,
     ENGINE_PATH,
     PACKAGE_MODES,
@@ -25,6 +26,7 @@ from ._serve import BundleApp, BundleResponse, bundle_response
 
 __all__ = [
     "BYTECODE_ALLOWANCE",
+    "BYTECODE_CHOICES",
     "DEFAULT_PACKAGES",
     "ENGINE_PATH",
     "PACKAGE_MODES",
