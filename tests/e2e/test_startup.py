@@ -40,6 +40,9 @@ def test_a_repeat_visit_starts_from_the_snapshot(human_browser, site):
     page.goto(site.url + "/site/cart.html")
     warm = wait_ready(page)
     assert warm["enabled"] is True and warm["start"] == "snapshot", warm
+    # Pyodide got the wasm module compiled while its runtime script loaded, on both starts
+    assert 0 < cold["phases"]["compiled"] < cold["phases"]["pyodide"], cold["phases"]
+    assert 0 < warm["phases"]["compiled"] < warm["phases"]["pyodide"], warm["phases"]
     print(f"\nready: cold {cold['ms']} ms, warm {warm['ms']} ms of page time")
     cart_offer_works(page, context.clock)
     assert page.evaluate(KEPT) == [url]  # still the one snapshot of this bundle

@@ -117,6 +117,7 @@ def test_bundle_served_from_another_origin_runs_in_a_blob_worker(human_browser, 
     with SiteServer(built_dist) as cdn, SiteServer(built_dist, bundle_origin=cdn.url) as shop:
         context, page = open_page(human_browser, shop, "/site/cart.html")
         assert page.evaluate("tactful.config.base").startswith(cdn.url)
+        assert "compiled" in page.evaluate("tactful.ready.then(s => s.phases)")  # the wasm compiled early, cross-origin too
         page.click("[data-add]")
         context.clock.fast_forward(9 * SECOND)
         exit_through_top(page)
