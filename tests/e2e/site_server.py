@@ -64,7 +64,10 @@ class SiteServer:
                 self.end_headers()
                 server.sent.append((self.path, len(body), status))
                 if self.command != "HEAD":
-                    self.wfile.write(body)
+                    try:
+                        self.wfile.write(body)
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass  # the page navigated away first: nobody is left to read the answer
 
             def _file(self, root: Path, rel: str, extra: dict[str, str]) -> None:
                 path = (root / rel).resolve()
