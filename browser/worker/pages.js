@@ -25,6 +25,10 @@ function bitmapBytes(pages) {
   return Math.ceil(pages / 32) * 4;
 }
 
+function isKept(bitmap, page) {
+  return (bitmap[page >>> 3] & (1 << (page & 7))) !== 0;
+}
+
 /** The snapshot `bytes` without its zero pages. */
 export function sparse(bytes) {
   if (bytes.byteOffset % 4) bytes = bytes.slice(); // word reads need an aligned start
@@ -44,7 +48,7 @@ export function sparse(bytes) {
   out.set(bitmap, HEADER);
   let at = HEADER + bitmap.length;
   for (let p = 0; p < pages; p++) {
-    if (bitmap[p >>> 3] & (1 << (p & 7))) {
+    if (isKept(bitmap, p)) {
       out.set(bytes.subarray(p * PAGE, Math.min(bytes.length, (p + 1) * PAGE)), at);
       at += PAGE;
     }
@@ -65,13 +69,12 @@ export function dense(kept) {
   const out = new Uint8Array(length);
   let at = HEADER + bitmap.length;
   for (let p = 0; p < pages; p++) {
-    if (bitmap[p >>> 3] & (1 << (p & 7))) {
-      if (at >= kept.length) throw new Error("snapshot: truncated or damaged");
+    if (isKept(bitmap, p)) {
       const start = p * PAGE;
       out.set(kept.subarray(at, at + Math.min(PAGE, length - start)), start);
       at += PAGE;
     }
   }
-  if (at !== kept.length) throw new Error("snapshot: truncated or damaged");
+  if (at !== kept.length) throw new Error("snapshot: truncated or damaged"); // a bitmap that disagrees with the count
   return out;
 }
